@@ -1,0 +1,343 @@
+import math
+
+import keras
+from keras import ops
+
+from keras_attn.layers import _validation as check
+from keras_attn.layers._backend import get_keras_mask
+from keras_attn.layers._backend import traced_output_spec
+from keras_attn.layers._masking import masked_softmax
+from keras_attn.layers._masking import merge_masks
+
+
+@keras.saving.register_keras_serializable(package="keras_attn")
+class MultiHeadAttention(keras.layers.Layer):
+    """Multi-head scaled dot-product attention (self- or cross-attention).
+
+    The query, key and value are projected separately into `num_heads`
+    heads, each head computes `softmax(q k^T / sqrt(key_dim)) v` over the
+    allowed keys, and the heads are concatenated and projected back. The
+    weights have the same names, shapes and order as
+    `keras.layers.MultiHeadAttention`, so `set_weights(other.get_weights())`
+    copies a Keras layer in.
+
+    Args:
+        num_heads: int. Number of attention heads.
+        key_dim: int or None. Size of each query/key head. Defaults to the
+            query's hidden size divided by `num_heads` (which must divide).
+        value_dim: int or None. Size of each value head. Defaults to
+            `key_dim`.
+        dropout: float in [0, 1). Dropout on the attention probabilities.
+            Defaults to 0.
+        use_bias: bool. Whether the projections have biases. Defaults to True.
+        output_dim: int or None. Size of the output. Defaults to the query's
+            hidden size.
+        kernel_initializer: initializer for the projection kernels.
+            Defaults to `"glorot_uniform"`.
+        bias_initializer: initializer for the biases. Defaults to `"zeros"`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        query: `(batch, T, query_dim)` tensor.
+        value: `(batch, S, value_dim)` tensor.
+        key: optional `(batch, S, key_dim)` tensor; defaults to `value`.
+        padding_mask: optional boolean `(batch, S)`; True marks keys that may
+            be attended to.
+        attention_mask: optional boolean `(batch, T, S)`; True where query
+            `t` may attend to key `s`.
+        use_causal_mask: bool. Query `t` attends only to keys `<= t` (offset
+            by `cache_update_index` when decoding with a cache).
+        return_attention_scores: bool. Also return the attention
+            probabilities, `(batch, num_heads, T, S)`.
+        training: bool. Enables dropout.
+        cache: optional `(batch, 2, max_length, num_heads, key_dim)` tensor
+            of projected keys (`cache[:, 0]`) and values (`cache[:, 1]`).
+        cache_update_index: int or scalar tensor. Where the keys and values of
+            this call are written into `cache`. With `cache` given and this
+            None, the cache is used as is (precomputed cross-attention) and
+            `key`/`value` are not projected.
+
+    Returns:
+        `(batch, T, output_dim)` tensor; with `return_attention_scores` a
+        tuple `(output, scores)`; with `cache` given, the updated cache is
+        appended: `(output, cache)` or `(output, scores, cache)`.
+
+    Masking:
+        Masks are booleans, True means "may attend". An explicit
+        `padding_mask` or `attention_mask` wins over the Keras implicit masks
+        of the inputs; otherwise the implicit query mask hides padded query
+        rows and the implicit value (or key) mask hides padded keys. A query
+        with no allowed key attends to nothing: its attended value is exactly
+        zero (so the layer returns the output bias), never NaN and never a
+        uniform average, with or without dropout.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = MultiHeadAttention(num_heads=2)
+    >>> x = np.random.rand(3, 5, 8).astype("float32")
+    >>> layer(x, x, padding_mask=np.ones((3, 5), bool)).shape
+    (3, 5, 8)
+
+    References:
+        - Vaswani et al., "Attention Is All You Need", 2017.
+          https://arxiv.org/abs/1706.03762
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        key_dim=None,
+        value_dim=None,
+        dropout=0.0,
+        use_bias=True,
+        output_dim=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = check.positive_int("num_heads", num_heads)
+        self.key_dim = check.positive_int("key_dim", key_dim, allow_none=True)
+        self.value_dim = check.positive_int(
+            "value_dim", value_dim, allow_none=True
+        )
+        self.dropout = check.rate("dropout", dropout)
+        if not isinstance(use_bias, bool):
+            raise TypeError(
+                f"`use_bias` must be a bool; received use_bias={use_bias!r}."
+            )
+        self.use_bias = use_bias
+        self.output_dim = check.positive_int(
+            "output_dim", output_dim, allow_none=True
+        )
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.supports_masking = True
+        self._dropout_layer = keras.layers.Dropout(
+            rate=dropout, dtype=self.dtype_policy, name="attention_dropout"
+        )
+
+    def _head_dims(self, query_dim):
+        """Returns (key_dim, value_dim) for a query of size `query_dim`."""
+        key_dim = self.key_dim
+        if key_dim is None:
+            if query_dim % self.num_heads:
+                raise ValueError(
+                    f"The query hidden size must be divisible by num_heads="
+                    f"{self.num_heads} when key_dim is not given; received "
+                    f"a query of hidden size {query_dim}."
+                )
+            key_dim = query_dim // self.num_heads
+        value_dim = key_dim if self.value_dim is None else self.value_dim
+        return key_dim, value_dim
+
+    def _check_shapes(self, query_shape, value_shape, key_shape):
+        name = self.__class__.__name__
+        check.check_rank(
+            name, "query", query_shape, 3, "(batch, query_length, hidden)"
+        )
+        check.check_rank(
+            name, "value", value_shape, 3, "(batch, key_length, hidden)"
+        )
+        if key_shape is not None:
+            check.check_rank(
+                name, "key", key_shape, 3, "(batch, key_length, hidden)"
+            )
+            k_len, v_len = key_shape[1], value_shape[1]
+            if k_len is not None and v_len is not None and k_len != v_len:
+                raise ValueError(
+                    f"{name}: `key` and `value` must have the same length; "
+                    f"received key shape {check.shape_str(key_shape)} and "
+                    f"value shape {check.shape_str(value_shape)}."
+                )
+        for arg, shape in (("query", query_shape), ("value", value_shape)):
+            if shape[-1] is None:
+                raise ValueError(
+                    f"{name}: the last dimension of `{arg}` must be known; "
+                    f"received shape {check.shape_str(shape)}."
+                )
+
+    def _projection(self, name, input_dim, heads, head_dim):
+        kernel = self.add_weight(
+            name=f"{name}_kernel",
+            shape=(input_dim, heads, head_dim),
+            initializer=self.kernel_initializer,
+        )
+        bias = None
+        if self.use_bias:
+            bias = self.add_weight(
+                name=f"{name}_bias",
+                shape=(heads, head_dim),
+                initializer=self.bias_initializer,
+            )
+        return kernel, bias
+
+    def build(self, query_shape, value_shape, key_shape=None):
+        self._check_shapes(query_shape, value_shape, key_shape)
+        query_dim = query_shape[-1]
+        value_dim = value_shape[-1]
+        key_in_dim = value_dim if key_shape is None else key_shape[-1]
+        key_dim, head_value_dim = self._head_dims(query_dim)
+        self._key_dim, self._value_dim = key_dim, head_value_dim
+        self._output_dim = self.output_dim or query_dim
+        heads = self.num_heads
+        self.query_kernel, self.query_bias = self._projection(
+            "query", query_dim, heads, key_dim
+        )
+        self.key_kernel, self.key_bias = self._projection(
+            "key", key_in_dim, heads, key_dim
+        )
+        self.value_kernel, self.value_bias = self._projection(
+            "value", value_dim, heads, head_value_dim
+        )
+        self.output_kernel = self.add_weight(
+            name="output_kernel",
+            shape=(heads, head_value_dim, self._output_dim),
+            initializer=self.kernel_initializer,
+        )
+        self.output_bias = None
+        if self.use_bias:
+            self.output_bias = self.add_weight(
+                name="output_bias",
+                shape=(self._output_dim,),
+                initializer=self.bias_initializer,
+            )
+        self._dropout_layer.build(None)
+        self.built = True
+
+    def _project(self, x, kernel, bias):
+        """`(B, L, D) @ (D, H, K)` -> `(B, L, H, K)` as one matmul."""
+        in_dim, heads, head_dim = kernel.shape
+        y = ops.matmul(x, ops.reshape(kernel, (in_dim, heads * head_dim)))
+        if bias is not None:
+            y = y + ops.reshape(bias, (heads * head_dim,))
+        return ops.reshape(y, ops.shape(y)[:-1] + (heads, head_dim))
+
+    def call(
+        self,
+        query,
+        value,
+        key=None,
+        padding_mask=None,
+        attention_mask=None,
+        use_causal_mask=False,
+        return_attention_scores=False,
+        training=None,
+        cache=None,
+        cache_update_index=None,
+    ):
+        query_mask = get_keras_mask(query)
+        key_mask = get_keras_mask(value if key is None else key)
+        if key is None:
+            key = value
+
+        q = self._project(query, self.query_kernel, self.query_bias)
+        # q: (B, T, H, Kd)
+        if cache is not None and cache_update_index is None:
+            # Precomputed keys and values (e.g. encoder outputs).
+            k, v = cache[:, 0, ...], cache[:, 1, ...]  # (B, S, H, Kd)
+        else:
+            k = self._project(key, self.key_kernel, self.key_bias)
+            v = self._project(value, self.value_kernel, self.value_bias)
+            if cache is not None:
+                start = [0, cache_update_index, 0, 0]
+                k = ops.slice_update(cache[:, 0, ...], start, k)
+                v = ops.slice_update(cache[:, 1, ...], start, v)
+                cache = ops.stack((k, v), axis=1)
+        key_length = k.shape[1] if k.shape[1] is not None else ops.shape(k)[1]
+
+        mask = merge_masks(
+            query,
+            key_length,
+            padding_mask=padding_mask,
+            attention_mask=attention_mask,
+            query_mask=query_mask,
+            key_mask=key_mask,
+            use_causal_mask=use_causal_mask,
+            causal_start_index=0
+            if cache_update_index is None
+            else cache_update_index,
+        )
+        context, scores = self._attend(
+            q, k, v, mask, training, return_attention_scores
+        )  # context: (B, T, H, Vd)
+
+        heads, head_dim, out_dim = self.output_kernel.shape
+        context = ops.reshape(
+            context, ops.shape(context)[:-2] + (heads * head_dim,)
+        )  # (B, T, H * Vd)
+        output = ops.matmul(
+            context, ops.reshape(self.output_kernel, (heads * head_dim, out_dim))
+        )  # (B, T, output_dim)
+        if self.output_bias is not None:
+            output = output + self.output_bias
+
+        results = (output,)
+        if return_attention_scores:
+            results += (scores,)
+        if cache is not None:
+            results += (cache,)
+        return results[0] if len(results) == 1 else results
+
+    def _attend(self, q, k, v, mask, training, return_scores):
+        """Scaled dot-product attention over heads.
+
+        q: (B, T, H, Kd), k: (B, S, H, Kd), v: (B, S, H, Vd), mask:
+        boolean (B|1, T, S) or None. Returns ((B, T, H, Vd), scores or None).
+        """
+        scale = 1.0 / math.sqrt(q.shape[-1])
+        dropout_active = self.dropout > 0 and bool(training)
+        if not return_scores and not dropout_active:
+            # The backends' fused kernel (cuDNN flash attention on GPUs
+            # where available). Fully masked rows come back as a uniform
+            # average there, so they are zeroed explicitly.
+            mask4 = None if mask is None else mask[:, None, :, :]
+            context = ops.dot_product_attention(
+                q, k, v, mask=mask4, scale=scale
+            )
+            if mask is not None:
+                has_key = ops.any(mask, axis=-1)  # (B|1, T)
+                context = context * ops.cast(
+                    has_key[:, :, None, None], context.dtype
+                )
+            return context, None
+
+        q = q * ops.cast(scale, q.dtype)
+        scores = ops.einsum("bthd,bshd->bhts", q, k)  # (B, H, T, S)
+        # The softmax runs in float32 under mixed precision.
+        probs = masked_softmax(
+            ops.cast(scores, "float32"),
+            None if mask is None else mask[:, None, :, :],
+        )
+        probs = ops.cast(probs, q.dtype)
+        dropped = self._dropout_layer(probs, training=training)
+        context = ops.einsum("bhts,bshd->bthd", dropped, v)  # (B, T, H, Vd)
+        return context, probs
+
+    def compute_output_shape(self, query_shape, value_shape, key_shape=None):
+        self._check_shapes(query_shape, value_shape, key_shape)
+        return tuple(query_shape[:-1]) + (self.output_dim or query_shape[-1],)
+
+    def compute_output_spec(self, *args, **kwargs):
+        return traced_output_spec(self, *args, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "key_dim": self.key_dim,
+                "value_dim": self.value_dim,
+                "dropout": self.dropout,
+                "use_bias": self.use_bias,
+                "output_dim": self.output_dim,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "bias_initializer": keras.initializers.serialize(
+                    self.bias_initializer
+                ),
+            }
+        )
+        return config
