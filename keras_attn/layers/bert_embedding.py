@@ -48,7 +48,7 @@ class BertEmbedding(keras.layers.Layer):
     >>> import numpy as np
     >>> layer = BertEmbedding(vocabulary_size=100, hidden_dim=16)
     >>> ids = np.array([[2, 7, 9, 3, 0]])
-    >>> layer(ids, segment_ids=np.zeros_like(ids)).shape
+    >>> tuple(layer(ids, segment_ids=np.zeros_like(ids)).shape)
     (1, 5, 16)
 
     References:

@@ -26,7 +26,7 @@ class BertPooler(keras.layers.Layer):
 
     >>> import numpy as np
     >>> pooler = BertPooler()
-    >>> pooler(np.random.rand(2, 7, 16).astype("float32")).shape
+    >>> tuple(pooler(np.random.rand(2, 7, 16).astype("float32")).shape)
     (2, 16)
 
     References:

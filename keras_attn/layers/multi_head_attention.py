@@ -76,7 +76,7 @@ class MultiHeadAttention(keras.layers.Layer):
     >>> import numpy as np
     >>> layer = MultiHeadAttention(num_heads=2)
     >>> x = np.random.rand(3, 5, 8).astype("float32")
-    >>> layer(x, x, padding_mask=np.ones((3, 5), bool)).shape
+    >>> tuple(layer(x, x, padding_mask=np.ones((3, 5), bool)).shape)
     (3, 5, 8)
 
     References:

@@ -52,7 +52,7 @@ class MultiHeadSelfAttention(MultiHeadAttention):
     >>> import numpy as np
     >>> layer = MultiHeadSelfAttention(num_heads=4)
     >>> x = np.random.rand(2, 6, 16).astype("float32")
-    >>> layer(x, use_causal_mask=True).shape
+    >>> tuple(layer(x, use_causal_mask=True).shape)
     (2, 6, 16)
 
     References:

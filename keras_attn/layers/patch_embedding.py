@@ -58,9 +58,9 @@ class PatchEmbedding(keras.layers.Layer):
 
     >>> import numpy as np
     >>> layer = PatchEmbedding(image_size=8, patch_size=2, hidden_dim=16)
-    >>> layer(np.random.rand(2, 8, 8, 1).astype("float32")).shape
+    >>> tuple(layer(np.random.rand(2, 8, 8, 1).astype("float32")).shape)
     (2, 17, 16)
-    >>> layer(np.random.rand(2, 12, 12, 1).astype("float32")).shape
+    >>> tuple(layer(np.random.rand(2, 12, 12, 1).astype("float32")).shape)
     (2, 37, 16)
 
     References:
@@ -176,7 +176,7 @@ class PatchEmbedding(keras.layers.Layer):
 
     def _positions(self, grid):
         """Position table for a patch grid, resized if the grid differs."""
-        table = self.position_embeddings  # (P [+1], D)
+        table = ops.convert_to_tensor(self.position_embeddings)  # (P[+1], D)
         if tuple(grid) == self.grid_size:
             return table
         offset = int(self.use_class_token)

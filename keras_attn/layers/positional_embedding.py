@@ -42,7 +42,7 @@ class PositionalEmbedding(keras.layers.Layer):
     >>> import numpy as np
     >>> layer = PositionalEmbedding(sequence_length=16)
     >>> tokens = np.random.rand(2, 10, 8).astype("float32")
-    >>> (tokens + layer(tokens)).shape
+    >>> tuple((tokens + layer(tokens)).shape)
     (2, 10, 8)
 
     References:
@@ -97,8 +97,9 @@ class PositionalEmbedding(keras.layers.Layer):
         if length is None:
             length = ops.shape(inputs)[1]
         hidden = self.embeddings.shape[-1]
+        table = ops.convert_to_tensor(self.embeddings)
         positions = ops.slice(
-            self.embeddings, (start_index, 0), (length, hidden)
+            table, (start_index, 0), (length, hidden)
         )  # (T, D)
         return ops.broadcast_to(
             ops.cast(positions, self.compute_dtype), ops.shape(inputs)

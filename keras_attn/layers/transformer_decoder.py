@@ -62,7 +62,7 @@ class TransformerDecoder(TransformerBlock):
     >>> block = TransformerDecoder(intermediate_dim=32, num_heads=2)
     >>> target = np.random.rand(2, 4, 16).astype("float32")
     >>> source = np.random.rand(2, 7, 16).astype("float32")
-    >>> block(target, source).shape
+    >>> tuple(block(target, source).shape)
     (2, 4, 16)
 
     References:

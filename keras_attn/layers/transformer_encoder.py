@@ -52,7 +52,7 @@ class TransformerEncoder(TransformerBlock):
     >>> block = TransformerEncoder(intermediate_dim=32, num_heads=2)
     >>> x = np.random.rand(2, 5, 16).astype("float32")
     >>> mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
-    >>> block(x, padding_mask=mask).shape
+    >>> tuple(block(x, padding_mask=mask).shape)
     (2, 5, 16)
 
     References:

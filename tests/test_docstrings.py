@@ -1,0 +1,22 @@
+"""Runs the `Example:` of every public docstring so they stay true."""
+
+import doctest
+
+import pytest
+
+from keras_attn import layers
+
+PUBLIC = [getattr(layers, name) for name in layers.__all__]
+
+
+@pytest.mark.parametrize("obj", PUBLIC, ids=lambda o: o.__name__)
+def test_docstring_example_runs(obj):
+    finder = doctest.DocTestFinder(recurse=False)
+    tests = finder.find(obj, obj.__name__, globs={obj.__name__: obj})
+    examples = sum(len(t.examples) for t in tests)
+    assert examples > 0, f"{obj.__name__} has no runnable example"
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in tests:
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} example(s) failed"
