@@ -176,7 +176,10 @@ class BertEmbedding(keras.layers.Layer):
         return ops.not_equal(token_ids, 0)
 
     def compute_output_shape(self, token_ids_shape, segment_ids_shape=None):
-        return tuple(token_ids_shape) + (self.hidden_dim,)
+        shape = tuple(token_ids_shape) + (self.hidden_dim,)
+        if self.built:
+            self.position_embedding.compute_output_shape(shape)
+        return shape
 
     def get_config(self):
         config = super().get_config()

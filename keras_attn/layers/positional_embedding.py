@@ -106,6 +106,7 @@ class PositionalEmbedding(keras.layers.Layer):
         )  # (B, T, D)
 
     def compute_output_shape(self, inputs_shape):
+        self._check_length(inputs_shape[1])
         return tuple(inputs_shape)
 
     def get_config(self):
