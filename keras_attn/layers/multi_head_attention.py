@@ -11,6 +11,17 @@ from keras_attn.layers._masking import merge_masks
 
 
 @keras.saving.register_keras_serializable(package="keras_attn")
+
+def _overflows(dtype):
+    """Whether q.k logits in `dtype` can overflow (float16 tops out at 65504).
+
+    Large activations under `mixed_float16` give logits past float16's range
+    and then NaN from the softmax, so the logits are formed in float32 for
+    float16. bfloat16 has float32's range and keeps the fast path.
+    """
+    return keras.backend.standardize_dtype(dtype) == "float16"
+
+
 class MultiHeadAttention(keras.layers.Layer):
     """Multi-head scaled dot-product attention (self- or cross-attention).
 
@@ -288,14 +299,19 @@ class MultiHeadAttention(keras.layers.Layer):
         """
         scale = 1.0 / math.sqrt(q.shape[-1])
         dropout_active = self.dropout > 0 and bool(training)
-        if not return_scores and not dropout_active:
+        same_head_dims = q.shape[-1] == v.shape[-1]  # the fused op needs it
+        if not return_scores and not dropout_active and same_head_dims:
             # The backends' fused kernel (cuDNN flash attention on GPUs
             # where available). Fully masked rows come back as a uniform
             # average there, so they are zeroed explicitly.
             mask4 = None if mask is None else mask[:, None, :, :]
+            dtype = q.dtype
+            if _overflows(dtype):
+                q, k, v = (ops.cast(t, "float32") for t in (q, k, v))
             context = ops.dot_product_attention(
                 q, k, v, mask=mask4, scale=scale
             )
+            context = ops.cast(context, dtype)
             if mask is not None:
                 has_key = ops.any(mask, axis=-1)  # (B|1, T)
                 context = context * ops.cast(
@@ -303,6 +319,9 @@ class MultiHeadAttention(keras.layers.Layer):
                 )
             return context, None
 
+        dtype = q.dtype
+        if _overflows(dtype):
+            q, k = ops.cast(q, "float32"), ops.cast(k, "float32")
         q = q * ops.cast(scale, q.dtype)
         scores = ops.einsum("bthd,bshd->bhts", q, k)  # (B, H, T, S)
         # The softmax runs in float32 under mixed precision.
@@ -310,7 +329,7 @@ class MultiHeadAttention(keras.layers.Layer):
             ops.cast(scores, "float32"),
             None if mask is None else mask[:, None, :, :],
         )
-        probs = ops.cast(probs, q.dtype)
+        probs = ops.cast(probs, dtype)
         dropped = self._dropout_layer(probs, training=training)
         context = ops.einsum("bhts,bshd->bthd", dropped, v)  # (B, T, H, Vd)
         return context, probs
