@@ -137,9 +137,7 @@ def run_layer_test(
         model = keras.Model(symbolic_inputs, _first(symbolic))
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
         before = [np.array(w) for w in layer.trainable_weights]
-        target = np.random.default_rng(1).standard_normal(
-            expected_output_shape
-        )
+        target = np.random.default_rng(1).standard_normal(expected_output_shape)
         history = model.fit(
             [arrays[n] for n in names],
             target.astype("float32"),
@@ -151,7 +149,9 @@ def run_layer_test(
         after = [np.array(w) for w in layer.trainable_weights]
         unchanged = [
             w.path
-            for w, b, a in zip(layer.trainable_weights, before, after)
+            for w, b, a in zip(
+                layer.trainable_weights, before, after, strict=True
+            )
             if np.array_equal(b, a)
         ]
         assert not unchanged, f"fit did not move: {unchanged}"
@@ -168,9 +168,10 @@ def run_layer_test(
                 outputs if isinstance(outputs, (tuple, list)) else [outputs]
             ):
                 if "float" in str(output.dtype):
-                    assert keras.backend.standardize_dtype(
-                        output.dtype
-                    ) in (compute, "float32"), (policy, output.dtype)
+                    assert keras.backend.standardize_dtype(output.dtype) in (
+                        compute,
+                        "float32",
+                    ), (policy, output.dtype)
             first = _first(outputs)
             assert keras.backend.standardize_dtype(first.dtype) == compute
             values = keras.ops.convert_to_numpy(

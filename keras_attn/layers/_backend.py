@@ -17,6 +17,4 @@ def traced_output_spec(layer, *args, **kwargs):
     """
     import keras
 
-    return super(keras.layers.Layer, layer).compute_output_spec(
-        *args, **kwargs
-    )
+    return super(keras.layers.Layer, layer).compute_output_spec(*args, **kwargs)

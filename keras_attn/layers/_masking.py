@@ -26,7 +26,7 @@ def check_mask_shape(name, mask, expected):
             f"{_shape_str(expected)}; received a mask of shape "
             f"{_shape_str(shape)}."
         )
-    for axis, (got, want) in enumerate(zip(shape, expected)):
+    for axis, (got, want) in enumerate(zip(shape, expected, strict=True)):
         if got is None or want is None or got == want:
             continue
         if axis == 0 and got == 1:

@@ -40,9 +40,7 @@ class BertPooler(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if kernel_initializer is None:
-            kernel_initializer = keras.initializers.TruncatedNormal(
-                stddev=0.02
-            )
+            kernel_initializer = keras.initializers.TruncatedNormal(stddev=0.02)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.supports_masking = True

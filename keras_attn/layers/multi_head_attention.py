@@ -10,8 +10,6 @@ from keras_attn.layers._masking import masked_softmax
 from keras_attn.layers._masking import merge_masks
 
 
-@keras.saving.register_keras_serializable(package="keras_attn")
-
 def _overflows(dtype):
     """Whether q.k logits in `dtype` can overflow (float16 tops out at 65504).
 
@@ -22,6 +20,7 @@ def _overflows(dtype):
     return keras.backend.standardize_dtype(dtype) == "float16"
 
 
+@keras.saving.register_keras_serializable(package="keras_attn")
 class MultiHeadAttention(keras.layers.Layer):
     """Multi-head scaled dot-product attention (self- or cross-attention).
 
@@ -279,7 +278,8 @@ class MultiHeadAttention(keras.layers.Layer):
             context, ops.shape(context)[:-2] + (heads * head_dim,)
         )  # (B, T, H * Vd)
         output = ops.matmul(
-            context, ops.reshape(self.output_kernel, (heads * head_dim, out_dim))
+            context,
+            ops.reshape(self.output_kernel, (heads * head_dim, out_dim)),
         )  # (B, T, output_dim)
         if self.output_bias is not None:
             output = output + self.output_bias

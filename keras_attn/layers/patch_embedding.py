@@ -86,7 +86,7 @@ class PatchEmbedding(keras.layers.Layer):
         self._image_hw = _pair("image_size", image_size)
         self._patch_hw = _pair("patch_size", patch_size)
         for size, patch, axis in zip(
-            self._image_hw, self._patch_hw, ("height", "width")
+            self._image_hw, self._patch_hw, ("height", "width"), strict=True
         ):
             if size % patch:
                 raise ValueError(
@@ -103,12 +103,8 @@ class PatchEmbedding(keras.layers.Layer):
         self.use_class_token = use_class_token
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         if position_initializer is None:
-            position_initializer = keras.initializers.RandomNormal(
-                stddev=0.02
-            )
-        self.position_initializer = keras.initializers.get(
-            position_initializer
-        )
+            position_initializer = keras.initializers.RandomNormal(stddev=0.02)
+        self.position_initializer = keras.initializers.get(position_initializer)
         if interpolation not in ("bicubic", "bilinear"):
             raise ValueError(
                 "`interpolation` must be 'bicubic' or 'bilinear'; received "
@@ -119,7 +115,9 @@ class PatchEmbedding(keras.layers.Layer):
     @property
     def grid_size(self):
         """`(rows, columns)` of patches at `image_size`."""
-        return tuple(s // p for s, p in zip(self._image_hw, self._patch_hw))
+        return tuple(
+            s // p for s, p in zip(self._image_hw, self._patch_hw, strict=True)
+        )
 
     def _grid_for(self, images_shape):
         """Patch grid of an images shape; checks rank, size and channels."""
@@ -134,7 +132,7 @@ class PatchEmbedding(keras.layers.Layer):
             )
         grid = []
         for size, patch, default in zip(
-            images_shape[1:3], self._patch_hw, self.grid_size
+            images_shape[1:3], self._patch_hw, self.grid_size, strict=True
         ):
             if size is None:
                 grid.append(default)

@@ -71,9 +71,7 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
         # rounded; the call then rounds only the product and the sine.
         channels = np.arange(hidden)
         exponent = (2 * (channels // 2)).astype("float64") / hidden
-        return np.power(float(self.max_wavelength), -exponent).astype(
-            "float32"
-        )
+        return np.power(float(self.max_wavelength), -exponent).astype("float32")
 
     def call(self, inputs, start_index=0):
         hidden = inputs.shape[-1]

@@ -110,7 +110,7 @@ def test_matches_keras_multi_head_attention(masking):
     ours(query, value, key)
     theirs(query, value, key)
     randomize(theirs)
-    for mine, other in zip(ours.weights, theirs.weights):
+    for mine, other in zip(ours.weights, theirs.weights, strict=True):
         assert tuple(mine.shape) == tuple(other.shape)
     ours.set_weights(theirs.get_weights())
 

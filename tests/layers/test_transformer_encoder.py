@@ -238,7 +238,10 @@ def test_attention_mask_with_batch_one_broadcasts():
     x = random_array(rng, SHAPE)
     mask = np.tril(np.ones((LENGTH, LENGTH), bool))[None]
     tiled = np.repeat(mask, BATCH, axis=0)
-    assert max_diff(layer(x, attention_mask=mask), layer(x, attention_mask=tiled)) <= 1e-6
+    assert (
+        max_diff(layer(x, attention_mask=mask), layer(x, attention_mask=tiled))
+        <= 1e-6
+    )
 
 
 @pytest.mark.parametrize("normalize_first", [False, True])
