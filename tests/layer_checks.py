@@ -4,7 +4,8 @@
 config round trip through JSON, build alone with exact weight counts,
 symbolic == eager == `compute_output_shape` shapes, one `fit` step that
 moves every trainable weight, and the output dtype (and finiteness) under
-`mixed_float16` and `mixed_bfloat16`.
+`mixed_float16` and `mixed_bfloat16`. Below it, the few helpers the layer
+tests share (random arrays and weights, differences, Keras activations).
 """
 
 import json
@@ -180,3 +181,31 @@ def run_layer_test(
             assert np.all(np.isfinite(values)), policy
             for w in mixed.weights:
                 assert keras.backend.standardize_dtype(w.dtype) == "float32"
+
+
+# --- small helpers shared by the layer tests ---------------------------------
+
+# Keras's own activations under our names, so that a reference layer never
+# goes through our activation lookup.
+KERAS_ACTIVATIONS = {
+    "relu": "relu",
+    "gelu": "gelu",
+    "gelu_approximate": lambda x: keras.activations.gelu(x, approximate=True),
+}
+
+
+def to_np(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def random_array(rng, shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype("float32")
+
+
+def random_weights(rng, layer, scale=0.5):
+    """Non-trivial weights: random kernels, biases and layer-norm params."""
+    return [random_array(rng, w.shape, scale) for w in layer.weights]
+
+
+def max_diff(a, b):
+    return float(np.max(np.abs(to_np(a) - to_np(b))))

@@ -12,7 +12,12 @@ import keras_hub
 import numpy as np
 import pytest
 from keras import ops
+from layer_checks import KERAS_ACTIVATIONS
+from layer_checks import max_diff
+from layer_checks import random_array
+from layer_checks import random_weights
 from layer_checks import run_layer_test
+from layer_checks import to_np
 
 from keras_attn.layers import TransformerDecoder
 
@@ -21,29 +26,10 @@ DEC_SHAPE = (BATCH, TARGET, HIDDEN)
 ENC_SHAPE = (BATCH, SOURCE, HIDDEN)
 DEC_PADDING = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
 ENC_PADDING = np.array([[1, 1, 1, 1, 1, 1, 0], [1, 1, 0, 0, 0, 0, 0]], bool)
-# Keras's own activations for the reference, so it never goes through our
-# activation lookup.
-REFERENCE_ACTIVATIONS = {
-    "relu": "relu",
-    "gelu": "gelu",
-    "gelu_approximate": lambda x: keras.activations.gelu(x, approximate=True),
-}
-
-
-def to_np(x):
-    return ops.convert_to_numpy(x)
-
-
-def random_array(rng, shape, scale=1.0):
-    return (rng.standard_normal(shape) * scale).astype("float32")
 
 
 def randomize(rng, layer):
-    layer.set_weights([random_array(rng, w.shape, 0.5) for w in layer.weights])
-
-
-def max_diff(a, b):
-    return float(np.max(np.abs(to_np(a) - to_np(b))))
+    layer.set_weights(random_weights(rng, layer))
 
 
 def decoder_pair(rng, activation="relu", normalize_first=False, cross=True):
@@ -57,7 +43,7 @@ def decoder_pair(rng, activation="relu", normalize_first=False, cross=True):
     }
     ours = TransformerDecoder(activation=activation, **config)
     theirs = keras_hub.layers.TransformerDecoder(
-        activation=REFERENCE_ACTIVATIONS[activation], **config
+        activation=KERAS_ACTIVATIONS[activation], **config
     )
     encoder_shape = ENC_SHAPE if cross else None
     ours.build(DEC_SHAPE, encoder_shape)

@@ -12,7 +12,12 @@ import keras_hub
 import numpy as np
 import pytest
 from keras import ops
+from layer_checks import KERAS_ACTIVATIONS
+from layer_checks import max_diff
+from layer_checks import random_array
+from layer_checks import random_weights
 from layer_checks import run_layer_test
+from layer_checks import to_np
 
 from keras_attn.layers import TransformerEncoder
 
@@ -20,26 +25,6 @@ BATCH, LENGTH, HIDDEN, HEADS, INTERMEDIATE = 2, 6, 8, 2, 16
 SHAPE = (BATCH, LENGTH, HIDDEN)
 # One row fully real, one with its last three tokens padded.
 PADDING = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], bool)
-# keras_hub's activations for our names: exact and tanh GELU from Keras
-# itself, so the reference never goes through our activation lookup.
-REFERENCE_ACTIVATIONS = {
-    "relu": "relu",
-    "gelu": "gelu",
-    "gelu_approximate": lambda x: keras.activations.gelu(x, approximate=True),
-}
-
-
-def to_np(x):
-    return ops.convert_to_numpy(x)
-
-
-def random_array(rng, shape, scale=1.0):
-    return (rng.standard_normal(shape) * scale).astype("float32")
-
-
-def random_weights(rng, layer):
-    """Non-trivial weights: random kernels, biases and layer-norm params."""
-    return [random_array(rng, w.shape, 0.5) for w in layer.weights]
 
 
 def encoder_pair(rng, activation="relu", normalize_first=False, eps=1e-3):
@@ -53,7 +38,7 @@ def encoder_pair(rng, activation="relu", normalize_first=False, eps=1e-3):
     }
     ours = TransformerEncoder(activation=activation, **config)
     theirs = keras_hub.layers.TransformerEncoder(
-        activation=REFERENCE_ACTIVATIONS[activation], **config
+        activation=KERAS_ACTIVATIONS[activation], **config
     )
     ours.build(SHAPE)
     theirs.build(SHAPE)
@@ -64,10 +49,6 @@ def encoder_pair(rng, activation="relu", normalize_first=False, eps=1e-3):
     theirs.set_weights(random_weights(rng, theirs))
     ours.set_weights(theirs.get_weights())
     return ours, theirs
-
-
-def max_diff(a, b):
-    return float(np.max(np.abs(to_np(a) - to_np(b))))
 
 
 # --- shared behaviour ------------------------------------------------------
