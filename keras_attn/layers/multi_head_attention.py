@@ -328,12 +328,12 @@ class MultiHeadAttention(keras.layers.Layer):
         scale = 1.0 / math.sqrt(q.shape[-1])
         dropout_active = self.dropout > 0 and bool(training)
         same_head_dims = q.shape[-1] == v.shape[-1]  # the fused op needs it
+        dtype = q.dtype  # the compute dtype, which the context comes back in
         if not return_scores and not dropout_active and same_head_dims:
             # The backends' fused kernel (cuDNN flash attention on GPUs
             # where available). Fully masked rows come back as a uniform
             # average there, so they are zeroed explicitly.
             mask4 = None if mask is None else mask[:, None, :, :]
-            dtype = q.dtype
             if _overflows(dtype):
                 q, k, v = (ops.cast(t, "float32") for t in (q, k, v))
             context = ops.dot_product_attention(
@@ -347,7 +347,6 @@ class MultiHeadAttention(keras.layers.Layer):
                 )
             return context, None
 
-        dtype = q.dtype
         if _overflows(dtype):
             q, k = ops.cast(q, "float32"), ops.cast(k, "float32")
         q = q * ops.cast(scale, q.dtype)
