@@ -5,8 +5,13 @@ import doctest
 import pytest
 
 from keras_attn import layers
+from keras_attn import models
 
-PUBLIC = [getattr(layers, name) for name in layers.__all__]
+PUBLIC = [getattr(layers, name) for name in layers.__all__] + [
+    getattr(models, name)
+    for name in models.__all__
+    if callable(getattr(models, name))
+]
 
 
 @pytest.mark.parametrize("obj", PUBLIC, ids=lambda o: o.__name__)

@@ -1,0 +1,152 @@
+"""The BERT backbone as a functional Keras model, and its presets."""
+
+import keras
+from keras import ops
+
+from keras_attn import layers
+
+# Architecture sizes. bert_base is Devlin et al. (2019); tiny, mini and small
+# are the compact BERTs of Turc et al. (2019); minilm_l6 is the shape of
+# all-MiniLM-L6-v2 (Wang et al., 2020, fine-tuned by sentence-transformers).
+BERT_PRESETS = {
+    "bert_tiny": {"num_layers": 2, "hidden_dim": 128, "num_heads": 2},
+    "bert_mini": {"num_layers": 4, "hidden_dim": 256, "num_heads": 4},
+    "bert_small": {"num_layers": 4, "hidden_dim": 512, "num_heads": 8},
+    "bert_base": {"num_layers": 12, "hidden_dim": 768, "num_heads": 12},
+    "minilm_l6": {"num_layers": 6, "hidden_dim": 384, "num_heads": 12},
+}
+for _config in BERT_PRESETS.values():
+    _config["intermediate_dim"] = 4 * _config["hidden_dim"]
+
+# What every preset shares unless the caller says otherwise.
+BERT_DEFAULTS = {
+    "vocabulary_size": 30522,
+    "max_sequence_length": 512,
+    "num_segments": 2,
+    "dropout": 0.1,
+    "activation": "gelu",
+    "layer_norm_epsilon": 1e-12,
+}
+_REQUIRED = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim")
+
+
+def _initializer():
+    """BERT's truncated normal (stddev 0.02), a fresh one per layer."""
+    return keras.initializers.TruncatedNormal(stddev=0.02)
+
+
+def bert_config(preset=None, **overrides):
+    """The full configuration of a BERT backbone.
+
+    Args:
+        preset: str or None. One of `BERT_PRESETS`; None to give every size
+            in `overrides`.
+        **overrides: any key of the configuration (`vocabulary_size`,
+            `num_layers`, `hidden_dim`, `num_heads`, `intermediate_dim`,
+            `max_sequence_length`, `num_segments`, `dropout`, `activation`,
+            `layer_norm_epsilon`).
+
+    Returns:
+        dict: the configuration.
+
+    Example:
+
+    >>> bert_config("bert_tiny")["intermediate_dim"]
+    512
+    """
+    config = dict(BERT_DEFAULTS)
+    if preset is not None:
+        if preset not in BERT_PRESETS:
+            raise ValueError(
+                f"Unknown BERT preset {preset!r}; expected one of "
+                f"{sorted(BERT_PRESETS)}."
+            )
+        config.update(BERT_PRESETS[preset])
+    unknown = sorted(set(overrides) - set(config) - set(_REQUIRED))
+    if unknown:
+        raise ValueError(
+            f"Unknown BERT configuration keys {unknown}; expected keys from "
+            f"{sorted(set(BERT_DEFAULTS) | set(_REQUIRED))}."
+        )
+    config.update(overrides)
+    missing = [key for key in _REQUIRED if key not in config]
+    if missing:
+        raise ValueError(
+            f"A BERT configuration without a preset needs {missing}; "
+            f"received {sorted(overrides)}."
+        )
+    return config
+
+
+def bert_backbone(preset=None, name="bert_backbone", **overrides):
+    """Builds a BERT encoder as a functional model.
+
+    Inputs (a dict): `token_ids` and `segment_ids`, int32
+    `(batch, sequence)`, and `padding_mask`, `(batch, sequence)` with 1
+    (or True) for real tokens. Outputs (a dict): `sequence_output`
+    `(batch, sequence, hidden)` and `pooled_output` `(batch, hidden)`, the
+    pooler's tanh dense layer on the first ([CLS]) token.
+
+    The layers are named as in keras-hub's `BertBackbone` (`embeddings`,
+    `transformer_layer_0`, ..., `pooler`) so that weights map one to one.
+
+    Args:
+        preset: str or None. A key of `BERT_PRESETS`.
+        name: str. The model's name.
+        **overrides: configuration keys, see `bert_config`.
+
+    Returns:
+        keras.Model.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = bert_backbone("bert_tiny", vocabulary_size=100)
+    >>> ids = np.array([[2, 7, 9, 3, 0]], "int32")
+    >>> out = model({"token_ids": ids, "segment_ids": 0 * ids,
+    ...              "padding_mask": ids != 0})
+    >>> tuple(out["sequence_output"].shape), tuple(out["pooled_output"].shape)
+    ((1, 5, 128), (1, 128))
+
+    References:
+        - Devlin et al., "BERT: Pre-training of Deep Bidirectional
+          Transformers for Language Understanding", 2019.
+          https://arxiv.org/abs/1810.04805
+    """
+    config = bert_config(preset, **overrides)
+    inputs = {
+        "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
+        "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
+        "padding_mask": keras.Input(
+            (None,), dtype="int32", name="padding_mask"
+        ),
+    }
+    padding_mask = ops.cast(inputs["padding_mask"], "bool")  # (B, T)
+
+    x = layers.BertEmbedding(
+        vocabulary_size=config["vocabulary_size"],
+        hidden_dim=config["hidden_dim"],
+        max_sequence_length=config["max_sequence_length"],
+        num_segments=config["num_segments"],
+        dropout=config["dropout"],
+        layer_norm_epsilon=config["layer_norm_epsilon"],
+        embeddings_initializer=_initializer(),
+        name="embeddings",
+    )(inputs["token_ids"], inputs["segment_ids"])  # (B, T, D)
+    for index in range(config["num_layers"]):
+        x = layers.TransformerEncoder(
+            intermediate_dim=config["intermediate_dim"],
+            num_heads=config["num_heads"],
+            dropout=config["dropout"],
+            activation=config["activation"],
+            layer_norm_epsilon=config["layer_norm_epsilon"],
+            kernel_initializer=_initializer(),
+            name=f"transformer_layer_{index}",
+        )(x, padding_mask=padding_mask)  # (B, T, D)
+    pooler = layers.BertPooler(kernel_initializer=_initializer(), name="pooler")
+    pooled = pooler(x)  # (B, D)
+    return keras.Model(
+        inputs,
+        {"sequence_output": x, "pooled_output": pooled},
+        name=name,
+    )
