@@ -1,13 +1,15 @@
 """Models assembled from `keras_attn.layers`, installed as `keras_attn.models`.
 
 So far: the BERT backbone with its presets, loading a local Hugging Face
-BERT folder, and conversion of keras-hub's `BertBackbone`. The translator,
-ViT, task heads and preprocessing are still to come (the models issue).
+BERT folder and its tokenizer, and conversion of keras-hub's
+`BertBackbone`. The translator, ViT and task heads are still to come (the
+models issue).
 """
 
 from keras_attn.models.bert import BERT_PRESETS
 from keras_attn.models.bert import bert_backbone
 from keras_attn.models.bert import bert_config
+from keras_attn.models.bert_preprocessing import load_bert_preprocessor
 from keras_attn.models.hf_bert import load_bert
 from keras_attn.models.keras_hub_conversion import from_keras_hub
 
@@ -17,4 +19,5 @@ __all__ = [
     "bert_config",
     "from_keras_hub",
     "load_bert",
+    "load_bert_preprocessor",
 ]
