@@ -150,3 +150,45 @@ def bert_backbone(preset=None, name="bert_backbone", **overrides):
         {"sequence_output": x, "pooled_output": pooled},
         name=name,
     )
+
+
+def bert_sentence_embedder(backbone, name="sentence_embedder"):
+    """Sentence embeddings from a BERT backbone: masked mean, then L2 norm.
+
+    The sentence-transformers recipe (mean pooling over the real tokens,
+    then normalisation), so that the dot product of two embeddings is their
+    cosine similarity.
+
+    Args:
+        backbone: a model from `bert_backbone` or `load_bert`.
+        name: str. The model's name.
+
+    Returns:
+        keras.Model with the backbone's inputs and one output,
+        `(batch, hidden)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> embedder = bert_sentence_embedder(
+    ...     bert_backbone("bert_tiny", vocabulary_size=50))
+    >>> ids = np.array([[2, 7, 9, 3, 0, 0]], "int32")
+    >>> out = embedder({"token_ids": ids, "segment_ids": 0 * ids,
+    ...                 "padding_mask": ids != 0})
+    >>> round(float(np.linalg.norm(np.asarray(out)[0])), 4)
+    1.0
+
+    References:
+        - Reimers and Gurevych, "Sentence-BERT: Sentence Embeddings using
+          Siamese BERT-Networks", 2019. https://arxiv.org/abs/1908.10084
+    """
+    inputs = backbone.input
+    sequence = backbone(inputs)["sequence_output"]  # (B, T, D)
+    mask = ops.cast(inputs["padding_mask"], sequence.dtype)[..., None]
+    summed = ops.sum(sequence * mask, axis=1)  # (B, D)
+    # A row without real tokens gives a zero vector, not NaN.
+    count = ops.maximum(ops.sum(mask, axis=1), 1.0)  # (B, 1)
+    mean = summed / count
+    norm = ops.sqrt(ops.sum(ops.square(mean), axis=-1, keepdims=True))
+    embedding = mean / ops.maximum(norm, 1e-12)  # (B, D)
+    return keras.Model(inputs, embedding, name=name)

@@ -17,7 +17,9 @@ PUBLIC = [getattr(layers, name) for name in layers.__all__] + [
 @pytest.mark.parametrize("obj", PUBLIC, ids=lambda o: o.__name__)
 def test_docstring_example_runs(obj):
     finder = doctest.DocTestFinder(recurse=False)
-    tests = finder.find(obj, obj.__name__, globs={obj.__name__: obj})
+    # Examples see every public name, as after `from ... import *`.
+    names = {o.__name__: o for o in PUBLIC}
+    tests = finder.find(obj, obj.__name__, globs=names)
     examples = sum(len(t.examples) for t in tests)
     assert examples > 0, f"{obj.__name__} has no runnable example"
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)

@@ -167,3 +167,20 @@ def test_bad_configurations_raise():
 def test_from_keras_hub_rejects_other_models():
     with pytest.raises(ValueError, match="BertBackbone; received a Sequential"):
         models.from_keras_hub(keras.Sequential([keras.layers.Dense(2)]))
+
+
+def test_sentence_embedder_is_normalised_masked_mean():
+    backbone = models.bert_backbone(**SMALL)
+    randomize(backbone)
+    embedder = models.bert_sentence_embedder(backbone)
+    data = batch()
+    data["padding_mask"][2] = 0  # a row without real tokens
+    sequence = ops.convert_to_numpy(backbone(data)["sequence_output"])
+    mask = data["padding_mask"][..., None].astype("float64")
+    mean = (sequence * mask).sum(1) / np.maximum(mask.sum(1), 1.0)
+    norm = np.linalg.norm(mean, axis=1, keepdims=True)
+    want = mean / np.maximum(norm, 1e-12)
+    got = ops.convert_to_numpy(embedder(data))
+    np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+    assert np.all(got[2] == 0.0)
+    np.testing.assert_allclose(np.linalg.norm(got[:2], axis=1), 1.0, atol=1e-6)
