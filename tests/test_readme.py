@@ -1,4 +1,8 @@
-"""The README's Python examples run as written."""
+"""The README's Python examples run as written.
+
+Blocks marked ```python run here; blocks marked ```py need files the
+suite does not have (a checkpoint folder) and are shown, not run.
+"""
 
 import re
 from pathlib import Path
