@@ -10,6 +10,7 @@ from keras_attn.models.bert import BERT_PRESETS
 from keras_attn.models.bert import bert_backbone
 from keras_attn.models.bert import bert_config
 from keras_attn.models.bert import bert_sentence_embedder
+from keras_attn.models.bert import bert_text_classifier
 from keras_attn.models.bert_preprocessing import load_bert_preprocessor
 from keras_attn.models.hf_bert import load_bert
 from keras_attn.models.keras_hub_conversion import from_keras_hub
@@ -19,6 +20,7 @@ __all__ = [
     "bert_backbone",
     "bert_config",
     "bert_sentence_embedder",
+    "bert_text_classifier",
     "from_keras_hub",
     "load_bert",
     "load_bert_preprocessor",

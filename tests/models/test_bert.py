@@ -184,3 +184,46 @@ def test_sentence_embedder_is_normalised_masked_mean():
     np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
     assert np.all(got[2] == 0.0)
     np.testing.assert_allclose(np.linalg.norm(got[:2], axis=1), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", ["pooled", "mean"])
+def test_text_classifier_learns_and_round_trips(pooling, tmp_path):
+    keras.utils.set_random_seed(0)
+    backbone = models.bert_backbone(**SMALL, dropout=0.0)
+    classifier = models.bert_text_classifier(
+        backbone, num_classes=2, pooling=pooling, dropout=0.0
+    )
+    # Label: does token 7 occur? One step of attention can tell.
+    rng = np.random.default_rng(0)
+    ids = rng.integers(8, 60, (64, 8)).astype("int32")
+    labels = rng.integers(0, 2, 64)
+    ids[labels == 1, rng.integers(0, 8, (labels == 1).sum())] = 7
+    data = {
+        "token_ids": ids,
+        "segment_ids": np.zeros_like(ids),
+        "padding_mask": np.ones_like(ids),
+    }
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    history = classifier.fit(data, labels, epochs=15, batch_size=16, verbose=0)
+    assert history.history["accuracy"][-1] >= 0.9
+    assert history.history["loss"][-1] < history.history["loss"][0] / 2
+
+    path = tmp_path / "classifier.keras"
+    classifier.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(restored(data)),
+        ops.convert_to_numpy(classifier(data)),
+    )
+
+
+def test_text_classifier_rejects_bad_arguments():
+    backbone = models.bert_backbone(**SMALL)
+    with pytest.raises(ValueError, match="num_classes.*received 1"):
+        models.bert_text_classifier(backbone, 1)
+    with pytest.raises(ValueError, match="pooling.*received 'max'"):
+        models.bert_text_classifier(backbone, 2, pooling="max")
