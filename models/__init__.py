@@ -15,6 +15,7 @@ from keras_attn.models.bert_preprocessing import load_bert_preprocessor
 from keras_attn.models.hf_bert import load_bert
 from keras_attn.models.keras_hub_conversion import from_keras_hub
 from keras_attn.models.vit import VIT_PRESETS
+from keras_attn.models.vit import vit_backbone
 from keras_attn.models.vit import vit_classifier
 from keras_attn.models.vit import vit_config
 
@@ -28,6 +29,7 @@ __all__ = [
     "load_bert",
     "load_bert_preprocessor",
     "VIT_PRESETS",
+    "vit_backbone",
     "vit_classifier",
     "vit_config",
 ]

@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_attn.models.bert import bert_backbone
+from keras_attn.models.vit import vit_backbone
 
 
 def _assign(variable, value, source):
@@ -61,15 +62,75 @@ def _bert_from_keras_hub(backbone):
     return model
 
 
-_CONVERTERS = {"BertBackbone": _bert_from_keras_hub}
+def _vit_from_keras_hub(backbone):
+    config = backbone.get_config()
+    height, width, channels = config["image_shape"]
+    patch = config["patch_size"]
+    if height != width or (
+        isinstance(patch, (list, tuple)) and len(set(patch)) > 1
+    ):
+        raise ValueError(
+            "from_keras_hub converts square ViTs; received image_shape "
+            f"{config['image_shape']} and patch_size {patch}."
+        )
+    if not (config["use_mha_bias"] and config["use_mlp_bias"]):
+        raise ValueError(
+            "from_keras_hub converts ViTs with attention and MLP biases; "
+            f"received use_mha_bias={config['use_mha_bias']}, "
+            f"use_mlp_bias={config['use_mlp_bias']}."
+        )
+    model = vit_backbone(
+        image_size=height,
+        patch_size=patch if isinstance(patch, int) else patch[0],
+        channels=channels,
+        num_layers=config["num_layers"],
+        num_heads=config["num_heads"],
+        hidden_dim=config["hidden_dim"],
+        intermediate_dim=config["mlp_dim"],
+        dropout=config["dropout_rate"],
+        layer_norm_epsilon=config["layer_norm_epsilon"],
+        pooling="class_token" if config["use_class_token"] else "mean",
+        name=backbone.name,
+    )
+    source = backbone.get_layer("vit_patching_and_embedding")
+    patches = model.get_layer("patch_embedding")
+    _copy_layer(patches.projection, source.patch_embedding)
+    _assign(
+        patches.position_embeddings,
+        source.position_embedding.embeddings.numpy(),
+        source.position_embedding.embeddings.path,
+    )
+    if config["use_class_token"]:
+        token = source.class_token
+        _assign(patches.class_token, token.numpy().reshape(-1), token.path)
+    encoder = backbone.get_layer("vit_encoder")
+    for index, block in enumerate(encoder.encoder_layers):
+        ours = model.get_layer(f"transformer_layer_{index}")
+        for target, theirs in (
+            (ours.self_attention_layer_norm, block.layer_norm_1),
+            (ours.self_attention, block.mha),
+            (ours.feedforward_layer_norm, block.layer_norm_2),
+            (ours.feedforward_intermediate_dense, block.mlp.dense_1),
+            (ours.feedforward_output_dense, block.mlp.dense_2),
+        ):
+            _copy_layer(target, theirs)
+    _copy_layer(model.get_layer("final_layer_norm"), encoder.layer_norm)
+    return model
+
+
+_CONVERTERS = {
+    "BertBackbone": _bert_from_keras_hub,
+    "ViTBackbone": _vit_from_keras_hub,
+}
 
 
 def from_keras_hub(backbone):
     """A keras_attn model equal to a keras-hub backbone, weights included.
 
-    Supported: `keras_hub.models.BertBackbone` (and subclasses that keep its
-    layer names). The result has the same named inputs and outputs, and the
-    same outputs within float32 rounding.
+    Supported: `keras_hub.models.BertBackbone` (to `bert_backbone`) and
+    `keras_hub.models.ViTBackbone` (square images, to `vit_backbone`), and
+    subclasses that keep their layer names. The result has the same inputs
+    and outputs, equal within float32 rounding.
 
     Args:
         backbone: a built keras-hub backbone.

@@ -82,18 +82,14 @@ def vit_config(preset=None, **overrides):
     return config
 
 
-def vit_classifier(
-    num_classes, preset=None, name="vit_classifier", **overrides
-):
-    """Builds a Vision Transformer classifier as a functional model.
+def vit_backbone(preset=None, name="vit_backbone", **overrides):
+    """Builds the Vision Transformer encoder as a functional model.
 
     Patches (`PatchEmbedding`, with a class token when `pooling` is
-    "class_token"), pre-norm `TransformerEncoder` blocks, a final layer
-    norm, the class token's output (or the mean over patches) and a dense
-    layer of logits.
+    "class_token"), pre-norm `TransformerEncoder` blocks and a final layer
+    norm: the output of keras-hub's `ViTBackbone`.
 
     Args:
-        num_classes: int. Number of classes.
         preset: str or None. A key of `VIT_PRESETS`.
         name: str. The model's name.
         **overrides: `image_size`, `patch_size`, `channels`, `num_layers`,
@@ -102,34 +98,28 @@ def vit_classifier(
 
     Returns:
         keras.Model: input `images` `(batch, size, size, channels)`, output
-        `(batch, num_classes)` logits.
+        `(batch, tokens, hidden_dim)`, the class token first if any.
 
     Example:
 
     >>> import numpy as np
-    >>> model = vit_classifier(10, "vit_digits")
-    >>> model(np.zeros((2, 8, 8, 1), "float32")).shape
-    TensorShape([2, 10])
+    >>> backbone = vit_backbone("vit_digits")
+    >>> backbone(np.zeros((2, 8, 8, 1), "float32")).shape
+    TensorShape([2, 17, 64])
 
     References:
         - Dosovitskiy et al., "An Image is Worth 16x16 Words: Transformers
           for Image Recognition at Scale", 2021.
           https://arxiv.org/abs/2010.11929
     """
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(
-            f"`num_classes` must be a positive int; received {num_classes!r}."
-        )
     config = vit_config(preset, **overrides)
     size = config["image_size"]
     images = keras.Input((size, size, config["channels"]), name="images")
-    class_token = config["pooling"] == "class_token"
-
     x = layers.PatchEmbedding(
         image_size=size,
         patch_size=config["patch_size"],
         hidden_dim=config["hidden_dim"],
-        use_class_token=class_token,
+        use_class_token=config["pooling"] == "class_token",
         name="patch_embedding",
     )(images)  # (B, 1 + N, D) or (B, N, D)
     x = keras.layers.Dropout(config["dropout"], name="embedding_dropout")(x)
@@ -146,7 +136,44 @@ def vit_classifier(
     x = keras.layers.LayerNormalization(
         epsilon=config["layer_norm_epsilon"], name="final_layer_norm"
     )(x)
-    if class_token:
+    return keras.Model(images, x, name=name)
+
+
+def vit_classifier(
+    num_classes, preset=None, name="vit_classifier", **overrides
+):
+    """Builds a Vision Transformer classifier as a functional model.
+
+    `vit_backbone`, then the class token's output (or, with
+    `pooling="mean"`, the mean over patches) and a dense layer of logits.
+
+    Args:
+        num_classes: int. Number of classes.
+        preset: str or None. A key of `VIT_PRESETS`.
+        name: str. The model's name.
+        **overrides: configuration keys, see `vit_backbone`.
+
+    Returns:
+        keras.Model: input `images` `(batch, size, size, channels)`, output
+        `(batch, num_classes)` logits. Its backbone is the layer named
+        "vit_backbone".
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = vit_classifier(10, "vit_digits")
+    >>> model(np.zeros((2, 8, 8, 1), "float32")).shape
+    TensorShape([2, 10])
+    """
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(
+            f"`num_classes` must be a positive int; received {num_classes!r}."
+        )
+    config = vit_config(preset, **overrides)
+    backbone = vit_backbone(**config)
+    images = backbone.input
+    x = backbone(images)  # (B, T, D)
+    if config["pooling"] == "class_token":
         pooled = x[:, 0]  # (B, D)
     else:
         pooled = ops.mean(x, axis=1)  # (B, D)

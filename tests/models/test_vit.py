@@ -22,7 +22,11 @@ def test_small_presets_build_and_give_logits(preset, tokens):
     config = models.vit_config(preset)
     size, channels = config["image_size"], config["channels"]
     model = models.vit_classifier(7, preset)
-    assert tuple(model.get_layer("patch_embedding").output.shape) == (
+    assert tuple(
+        model.get_layer("vit_backbone")
+        .get_layer("patch_embedding")
+        .output.shape
+    ) == (
         None,
         tokens,
         config["hidden_dim"],
@@ -33,7 +37,12 @@ def test_small_presets_build_and_give_logits(preset, tokens):
 
 def test_mean_pooling_has_no_class_token():
     model = models.vit_classifier(3, "vit_digits", pooling="mean")
-    assert model.get_layer("patch_embedding").output.shape[1] == 16
+    assert (
+        model.get_layer("vit_backbone")
+        .get_layer("patch_embedding")
+        .output.shape[1]
+        == 16
+    )
 
 
 def synthetic_images(n, seed):
@@ -84,3 +93,33 @@ def test_bad_configurations_raise():
         models.vit_classifier(0, "vit_digits")
     with pytest.raises(ValueError, match="patch_size"):
         models.vit_classifier(2, "vit_digits", patch_size=3)
+
+
+@pytest.mark.parametrize("use_class_token", [True, False])
+def test_from_keras_hub_gives_the_same_outputs(use_class_token):
+    import keras_hub
+
+    hub = keras_hub.models.ViTBackbone(
+        image_shape=(8, 8, 3),
+        patch_size=2,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        mlp_dim=32,
+        use_class_token=use_class_token,
+    )
+    rng = np.random.default_rng(0)
+    hub.set_weights(
+        [
+            rng.normal(0.0, 0.3, w.shape).astype("float32")
+            + (1.0 if w.path.endswith("gamma") else 0.0)
+            for w in hub.weights
+        ]
+    )
+    ours = models.from_keras_hub(hub)
+    images = rng.uniform(0.0, 1.0, (3, 8, 8, 3)).astype("float32")
+    want = ops.convert_to_numpy(hub(images))
+    got = ops.convert_to_numpy(ours(images))
+    assert got.shape == want.shape == (3, 16 + use_class_token, 16)
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+    assert ours.count_params() == hub.count_params()
