@@ -165,7 +165,9 @@ def test_bad_configurations_raise():
 
 
 def test_from_keras_hub_rejects_other_models():
-    with pytest.raises(ValueError, match="BertBackbone; received a Sequential"):
+    with pytest.raises(
+        ValueError, match="BertBackbone, ViTBackbone; received a Sequential"
+    ):
         models.from_keras_hub(keras.Sequential([keras.layers.Dense(2)]))
 
 
