@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_attn import layers
+from keras_attn.models._common import resolve_config
 
 # Architecture sizes. bert_base is Devlin et al. (2019); tiny, mini and small
 # are the compact BERTs of Turc et al. (2019); minilm_l6 is the shape of
@@ -54,28 +55,9 @@ def bert_config(preset=None, **overrides):
     >>> bert_config("bert_tiny")["intermediate_dim"]
     512
     """
-    config = dict(BERT_DEFAULTS)
-    if preset is not None:
-        if preset not in BERT_PRESETS:
-            raise ValueError(
-                f"Unknown BERT preset {preset!r}; expected one of "
-                f"{sorted(BERT_PRESETS)}."
-            )
-        config.update(BERT_PRESETS[preset])
-    unknown = sorted(set(overrides) - set(config) - set(_REQUIRED))
-    if unknown:
-        raise ValueError(
-            f"Unknown BERT configuration keys {unknown}; expected keys from "
-            f"{sorted(set(BERT_DEFAULTS) | set(_REQUIRED))}."
-        )
-    config.update(overrides)
-    missing = [key for key in _REQUIRED if key not in config]
-    if missing:
-        raise ValueError(
-            f"A BERT configuration without a preset needs {missing}; "
-            f"received {sorted(overrides)}."
-        )
-    return config
+    return resolve_config(
+        "BERT", BERT_PRESETS, BERT_DEFAULTS, _REQUIRED, preset, overrides
+    )
 
 
 def bert_backbone(preset=None, name="bert_backbone", **overrides):

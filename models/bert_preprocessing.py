@@ -1,11 +1,12 @@
 """Text to BERT inputs with keras-hub's WordPiece tokenizer and packer."""
 
-import json
 from pathlib import Path
 
 import keras
 import keras_hub
 import tensorflow as tf
+
+from keras_attn.models._common import read_json
 
 _SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]", "[UNK]")
 
@@ -58,12 +59,7 @@ def _read_vocabulary(folder):
 def _read_casing(folder):
     """(lowercase, strip_accents) as the checkpoint's tokenizer has them."""
     path = folder / "tokenizer_config.json"
-    config = {}
-    if path.is_file():
-        try:
-            config = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ValueError(f"{path} is not valid JSON: {error}") from None
+    config = read_json(path) if path.is_file() else {}
     # transformers' BertTokenizer: lowercase by default, and accents are
     # stripped when `strip_accents` is unset and the text is lowercased.
     lowercase = bool(config.get("do_lower_case", True))

@@ -6,11 +6,12 @@ sentence-transformers models. Nothing is downloaded and no code from the
 folder runs: the config is JSON and the tensors are read as NumPy arrays.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from keras_attn.models._common import assign
+from keras_attn.models._common import read_json
 from keras_attn.models.bert import bert_backbone
 
 # Hugging Face `hidden_act` names -> ours.
@@ -29,10 +30,7 @@ def _read_config(folder):
             f"{path} not found; load_bert expects a folder with config.json "
             "and model.safetensors."
         )
-    try:
-        config = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    config = read_json(path)
     model_type = config.get("model_type")
     if model_type != "bert":
         raise ValueError(
@@ -106,15 +104,6 @@ class _Tensors:
         raise ValueError(f"{self.path} has no tensor {self.prefix + name}.")
 
 
-def _assign(variable, value, name):
-    if tuple(variable.shape) != value.shape:
-        raise ValueError(
-            f"Tensor {name} has shape {value.shape}; {variable.path} expects "
-            f"{tuple(variable.shape)}."
-        )
-    variable.assign(value)
-
-
 def _linear(dense_weight):
     """PyTorch's `(out, in)` linear weight as a Keras `(in, out)` kernel."""
     return np.ascontiguousarray(dense_weight.T)
@@ -151,8 +140,8 @@ def load_bert(path):
     head_dim = hidden // heads
 
     def layer_norm(layer, name):
-        _assign(layer.gamma, weights(f"{name}.weight", f"{name}.gamma"), name)
-        _assign(layer.beta, weights(f"{name}.bias", f"{name}.beta"), name)
+        assign(layer.gamma, weights(f"{name}.weight", f"{name}.gamma"), name)
+        assign(layer.beta, weights(f"{name}.bias", f"{name}.beta"), name)
 
     embeddings = model.get_layer("embeddings")
     for variable, name in (
@@ -161,7 +150,7 @@ def load_bert(path):
         (embeddings.segment_embedding.embeddings, "token_type_embeddings"),
     ):
         name = f"embeddings.{name}.weight"
-        _assign(variable, weights(name), name)
+        assign(variable, weights(name), name)
     layer_norm(embeddings.layer_norm, "embeddings.LayerNorm")
 
     for index in range(config["num_layers"]):
@@ -173,25 +162,25 @@ def load_bert(path):
             square = (hidden, hidden)
             kernel = _linear(weights(f"{name}.weight", shape=square))
             bias = weights(f"{name}.bias", shape=(hidden,))
-            _assign(
+            assign(
                 getattr(attention, f"{part}_kernel"),
                 kernel.reshape(hidden, heads, head_dim),
                 f"{name}.weight",
             )
-            _assign(
+            assign(
                 getattr(attention, f"{part}_bias"),
                 bias.reshape(heads, head_dim),
                 f"{name}.bias",
             )
         name = f"{hf}.attention.output.dense"
-        _assign(
+        assign(
             attention.output_kernel,
             _linear(weights(f"{name}.weight", shape=square)).reshape(
                 heads, head_dim, hidden
             ),
             f"{name}.weight",
         )
-        _assign(attention.output_bias, weights(f"{name}.bias"), f"{name}.bias")
+        assign(attention.output_bias, weights(f"{name}.bias"), f"{name}.bias")
         layer_norm(
             block.self_attention_layer_norm, f"{hf}.attention.output.LayerNorm"
         )
@@ -200,12 +189,12 @@ def load_bert(path):
             (block.feedforward_output_dense, f"{hf}.output.dense"),
         ):
             kernel = _linear(weights(f"{name}.weight"))
-            _assign(dense.kernel, kernel, f"{name}.weight")
-            _assign(dense.bias, weights(f"{name}.bias"), f"{name}.bias")
+            assign(dense.kernel, kernel, f"{name}.weight")
+            assign(dense.bias, weights(f"{name}.bias"), f"{name}.bias")
         layer_norm(block.feedforward_layer_norm, f"{hf}.output.LayerNorm")
 
     pooler = model.get_layer("pooler").dense
     name = "pooler.dense"
-    _assign(pooler.kernel, _linear(weights(f"{name}.weight")), f"{name}.weight")
-    _assign(pooler.bias, weights(f"{name}.bias"), f"{name}.bias")
+    assign(pooler.kernel, _linear(weights(f"{name}.weight")), f"{name}.weight")
+    assign(pooler.bias, weights(f"{name}.bias"), f"{name}.bias")
     return model

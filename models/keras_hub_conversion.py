@@ -1,20 +1,8 @@
 """Converting keras-hub backbones into keras_attn models with their weights."""
 
-import numpy as np
-
+from keras_attn.models._common import assign
 from keras_attn.models.bert import bert_backbone
 from keras_attn.models.vit import vit_backbone
-
-
-def _assign(variable, value, source):
-    """Copies `value` into `variable`, naming both on a shape mismatch."""
-    value = np.asarray(value)
-    if tuple(variable.shape) != value.shape:
-        raise ValueError(
-            f"Cannot copy {source} of shape {value.shape} into "
-            f"{variable.path} of shape {tuple(variable.shape)}."
-        )
-    variable.assign(value)
 
 
 def _copy_layer(target, source):
@@ -26,7 +14,7 @@ def _copy_layer(target, source):
             f"has {len(targets)}; cannot copy one into the other."
         )
     for variable, weight in zip(targets, sources, strict=True):
-        _assign(variable, weight.numpy(), weight.path)
+        assign(variable, weight.numpy(), weight.path)
 
 
 def _bert_from_keras_hub(backbone):
@@ -95,14 +83,14 @@ def _vit_from_keras_hub(backbone):
     source = backbone.get_layer("vit_patching_and_embedding")
     patches = model.get_layer("patch_embedding")
     _copy_layer(patches.projection, source.patch_embedding)
-    _assign(
+    assign(
         patches.position_embeddings,
         source.position_embedding.embeddings.numpy(),
         source.position_embedding.embeddings.path,
     )
     if config["use_class_token"]:
         token = source.class_token
-        _assign(patches.class_token, token.numpy().reshape(-1), token.path)
+        assign(patches.class_token, token.numpy().reshape(-1), token.path)
     encoder = backbone.get_layer("vit_encoder")
     for index, block in enumerate(encoder.encoder_layers):
         ours = model.get_layer(f"transformer_layer_{index}")

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_attn import layers
+from keras_attn.models._common import resolve_config
 
 # Dosovitskiy et al. (2021), table 1 (Base), and Touvron et al. (2021,
 # DeiT) for Tiny and Small; all at patch 16 on 224x224 RGB images.
@@ -37,6 +38,7 @@ VIT_DEFAULTS = {
     "activation": "gelu",
     "layer_norm_epsilon": 1e-6,
     "pooling": "class_token",
+    "intermediate_dim": None,  # None: four times hidden_dim
 }
 _REQUIRED = ("num_layers", "hidden_dim", "num_heads")
 
@@ -51,29 +53,16 @@ def vit_config(preset=None, **overrides):
     >>> vit_config("vit_base")["intermediate_dim"]
     3072
     """
-    config = dict(VIT_DEFAULTS)
-    if preset is not None:
-        if preset not in VIT_PRESETS:
-            raise ValueError(
-                f"Unknown ViT preset {preset!r}; expected one of "
-                f"{sorted(VIT_PRESETS)}."
-            )
-        config.update(VIT_PRESETS[preset])
-    known = set(VIT_DEFAULTS) | set(_REQUIRED) | {"intermediate_dim"}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(
-            f"Unknown ViT configuration keys {unknown}; expected keys from "
-            f"{sorted(known)}."
-        )
-    config.update(overrides)
-    missing = [key for key in _REQUIRED if key not in config]
-    if missing:
-        raise ValueError(
-            f"A ViT configuration without a preset needs {missing}; "
-            f"received {sorted(overrides)}."
-        )
-    config.setdefault("intermediate_dim", 4 * config["hidden_dim"])
+    config = resolve_config(
+        "ViT",
+        VIT_PRESETS,
+        VIT_DEFAULTS,
+        _REQUIRED,
+        preset,
+        overrides,
+    )
+    if config["intermediate_dim"] is None:
+        config["intermediate_dim"] = 4 * config["hidden_dim"]
     if config["pooling"] not in ("class_token", "mean"):
         raise ValueError(
             "`pooling` must be 'class_token' or 'mean'; received "
