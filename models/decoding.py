@@ -1,0 +1,448 @@
+"""Greedy and beam-search decoding for `transformer_translator` models.
+
+Both decoders run the decoder one token at a time with the self-attention
+cache of `TransformerDecoder` (the keys and values of the prefix are kept,
+never recomputed), inside `keras.ops.while_loop`, so that they compile with
+XLA (`jit_compile=True`) and stop as soon as every sequence has ended.
+`use_cache=False` runs the whole model on the prefix at every step instead:
+the slow reference the cached path is tested against.
+"""
+
+import weakref
+
+import keras
+from keras import ops
+
+_PAD = 0
+_NEG_INF = float("-inf")
+
+
+class _Parts:
+    """The translator's layers, found by the names the builder gives."""
+
+    def __init__(self, model):
+        names = {layer.name for layer in model.layers}
+        if "token_embedding" in names:
+            self.source_table = model.get_layer("token_embedding")
+            self.target_table = self.source_table
+        elif {"source_token_embedding", "target_token_embedding"} <= names:
+            self.source_table = model.get_layer("source_token_embedding")
+            self.target_table = model.get_layer("target_token_embedding")
+        else:
+            raise ValueError(
+                "Expected a model from `transformer_translator` (layers "
+                "named token_embedding or source_/target_token_embedding, "
+                "encoder_layer_i, decoder_layer_i); received model "
+                f"{model.name!r} with layers {sorted(names)}."
+            )
+        self.model = model
+        get = model.get_layer
+        self.encoder_positions = get("encoder_positions")
+        self.decoder_positions = get("decoder_positions")
+        self.encoder_dropout = get("encoder_dropout")
+        self.decoder_dropout = get("decoder_dropout")
+        count = sum(name.startswith("encoder_layer_") for name in names)
+        self.encoder_layers = [get(f"encoder_layer_{i}") for i in range(count)]
+        count = sum(name.startswith("decoder_layer_") for name in names)
+        self.decoder_layers = [get(f"decoder_layer_{i}") for i in range(count)]
+        self.encoder_final_norm = (
+            get("encoder_final_norm") if "encoder_final_norm" in names else None
+        )
+        self.decoder_final_norm = (
+            get("decoder_final_norm") if "decoder_final_norm" in names else None
+        )
+        self.logits = get("logits") if "logits" in names else None
+        self.vocabulary_size = self.target_table.input_dim
+        self.hidden_dim = self.target_table.output_dim
+
+    def encode(self, source_ids):
+        from keras_attn.models.translator import embed
+
+        mask = ops.not_equal(source_ids, _PAD)  # (B, S)
+        x = embed(
+            self.source_table,
+            self.encoder_positions,
+            self.encoder_dropout,
+            source_ids,
+            training=False,
+        )  # (B, S, D)
+        for layer in self.encoder_layers:
+            x = layer(x, padding_mask=mask, training=False)
+        if self.encoder_final_norm is not None:
+            x = self.encoder_final_norm(x)
+        return x, mask
+
+    def empty_cache(self, batch_size, length):
+        """Zeros `(layers, batch, 2, length, heads, head_dim)`."""
+        heads = self.decoder_layers[0].num_heads
+        return ops.zeros(
+            (
+                len(self.decoder_layers),
+                batch_size,
+                2,
+                length,
+                heads,
+                self.hidden_dim // heads,
+            ),
+            dtype=self.decoder_layers[0].compute_dtype,
+        )
+
+    def decode_step(self, token_ids, index, encoded, source_mask, cache):
+        """Logits `(B, V)` for the token at `index`; the updated cache."""
+        from keras_attn.models.translator import embed
+
+        y = embed(
+            self.target_table,
+            self.decoder_positions,
+            self.decoder_dropout,
+            token_ids,
+            start_index=index,
+            training=False,
+        )  # (B, 1, D)
+        updated = []
+        for number, layer in enumerate(self.decoder_layers):
+            y, layer_cache = layer(
+                y,
+                encoded,
+                encoder_padding_mask=source_mask,
+                self_attention_cache=cache[number],
+                self_attention_cache_update_index=index,
+                training=False,
+            )  # (B, 1, D), (B, 2, L, H, Hd)
+            updated.append(layer_cache)
+        if self.decoder_final_norm is not None:
+            y = self.decoder_final_norm(y)
+        logits = self._project(y)[:, 0, :]  # (B, V)
+        return logits, ops.stack(updated)
+
+    def _project(self, y):
+        if self.logits is None:
+            return self.target_table(y, reverse=True)
+        return self.logits(y)
+
+    def full_logits(self, source_ids, target_ids, index):
+        """Logits `(B, V)` at `index` from the whole model (no cache)."""
+        logits = self.model(
+            {"encoder_token_ids": source_ids, "decoder_token_ids": target_ids},
+            training=False,
+        )  # (B, T, V)
+        batch = ops.shape(logits)[0]
+        step = ops.slice(
+            logits, (0, index, 0), (batch, 1, self.vocabulary_size)
+        )
+        return step[:, 0, :]
+
+
+def _log_probs(logits, start_id):
+    """Log-softmax in float32 over the tokens that may be generated.
+
+    The padding and start tokens are never generated.
+    """
+    logits = ops.cast(logits, "float32")  # (B, V)
+    vocab = ops.arange(logits.shape[-1])
+    banned = ops.logical_or(ops.equal(vocab, _PAD), ops.equal(vocab, start_id))
+    logits = ops.where(banned, _NEG_INF, logits)
+    return ops.log_softmax(logits, axis=-1)
+
+
+def _check(model, encoder_token_ids, max_length, start_id, end_id):
+    ids = ops.convert_to_tensor(encoder_token_ids, "int32")
+    if len(ids.shape) != 2:
+        raise ValueError(
+            "`encoder_token_ids` must be (batch, source_length); received "
+            f"shape {tuple(ids.shape)}."
+        )
+    if not isinstance(max_length, int) or max_length < 1:
+        raise ValueError(
+            f"`max_length` must be a positive int; received {max_length!r}."
+        )
+    parts = _Parts(model)
+    for name, value in (("start_id", start_id), ("end_id", end_id)):
+        if not isinstance(value, int) or not 0 < value < parts.vocabulary_size:
+            raise ValueError(
+                f"`{name}` must be an int in [1, {parts.vocabulary_size}) "
+                f"(0 is padding); received {value!r}."
+            )
+    return parts, ids
+
+
+def _start_buffer(batch, length, start_id):
+    """int32 `(batch, length)`: the start token, then padding."""
+    first = ops.full((batch, 1), start_id, dtype="int32")
+    rest = ops.zeros((batch, length - 1), dtype="int32")
+    return ops.concatenate([first, rest], axis=1)
+
+
+def _greedy(parts, ids, max_length, start_id, end_id, use_cache):
+    batch = ops.shape(ids)[0]
+    length = max_length + 1  # the start token, then max_length tokens
+    tokens = _start_buffer(batch, length, start_id)
+    done = ops.zeros((batch,), dtype="bool")
+    if use_cache:
+        encoded, source_mask = parts.encode(ids)
+        cache = parts.empty_cache(batch, length)
+    else:
+        cache = ops.zeros(())
+
+    def cond(index, tokens, done, cache):
+        return ops.logical_and(
+            index < length - 1, ops.logical_not(ops.all(done))
+        )
+
+    def body(index, tokens, done, cache):
+        if use_cache:
+            current = ops.slice(tokens, (0, index), (batch, 1))  # (B, 1)
+            logits, cache = parts.decode_step(
+                current, index, encoded, source_mask, cache
+            )
+        else:
+            logits = parts.full_logits(ids, tokens, index)  # (B, V)
+        following = ops.cast(
+            ops.argmax(_log_probs(logits, start_id), axis=-1), "int32"
+        )  # (B,)
+        following = ops.where(done, _PAD, following)
+        tokens = ops.slice_update(tokens, (0, index + 1), following[:, None])
+        done = ops.logical_or(done, ops.equal(following, end_id))
+        return index + 1, tokens, done, cache
+
+    _, tokens, _, _ = ops.while_loop(
+        cond, body, (ops.convert_to_tensor(0, "int32"), tokens, done, cache)
+    )
+    return tokens[:, 1:]
+
+
+def _beam(
+    parts, ids, max_length, start_id, end_id, beam_size, alpha, use_cache
+):
+    batch = ops.shape(ids)[0]
+    beams = beam_size
+    vocab = parts.vocabulary_size
+    length = max_length + 1
+    flat = batch * beams
+    tokens = _start_buffer(flat, length, start_id)  # (B*K, L)
+    repeated_ids = ops.repeat(ids, beams, axis=0)  # (B*K, S)
+    if use_cache:
+        encoded, source_mask = parts.encode(ids)
+        encoded = ops.repeat(encoded, beams, axis=0)  # (B*K, S, D)
+        source_mask = ops.repeat(source_mask, beams, axis=0)
+        cache = parts.empty_cache(flat, length)
+    else:
+        cache = ops.zeros(())
+    # Only the first beam is live at the start, so that the first step
+    # expands one hypothesis, not beam_size copies of it.
+    first = ops.arange(beams) == 0
+    scores = ops.where(first, 0.0, _NEG_INF)[None, :] * ops.ones((batch, 1))
+    done = ops.zeros((batch, beams), dtype="bool")
+    pad_only = ops.where(ops.arange(vocab) == _PAD, 0.0, _NEG_INF)  # (V,)
+    offsets = ops.arange(batch)[:, None] * beams  # (B, 1)
+
+    def cond(index, tokens, scores, done, cache):
+        return ops.logical_and(
+            index < length - 1, ops.logical_not(ops.all(done))
+        )
+
+    def body(index, tokens, scores, done, cache):
+        if use_cache:
+            current = ops.slice(tokens, (0, index), (flat, 1))  # (B*K, 1)
+            logits, cache = parts.decode_step(
+                current, index, encoded, source_mask, cache
+            )
+        else:
+            logits = parts.full_logits(repeated_ids, tokens, index)
+        log_probs = ops.reshape(
+            _log_probs(logits, start_id), (batch, beams, vocab)
+        )
+        # A finished hypothesis continues with padding at no cost.
+        log_probs = ops.where(done[..., None], pad_only, log_probs)
+        candidates = ops.reshape(
+            scores[..., None] + log_probs, (batch, beams * vocab)
+        )
+        scores, chosen = ops.top_k(candidates, beams)  # (B, K)
+        chosen = ops.cast(chosen, "int32")
+        parent = ops.reshape(chosen // vocab + offsets, (flat,))  # (B*K,)
+        following = ops.reshape(chosen % vocab, (flat,))
+        tokens = ops.take(tokens, parent, axis=0)
+        tokens = ops.slice_update(tokens, (0, index + 1), following[:, None])
+        if use_cache:
+            cache = ops.take(cache, parent, axis=1)
+        done = ops.take(ops.reshape(done, (flat,)), parent, axis=0)
+        done = ops.logical_or(done, ops.equal(following, end_id))
+        return (
+            index + 1,
+            tokens,
+            scores,
+            ops.reshape(done, (batch, beams)),
+            cache,
+        )
+
+    _, tokens, scores, _, _ = ops.while_loop(
+        cond,
+        body,
+        (ops.convert_to_tensor(0, "int32"), tokens, scores, done, cache),
+    )
+    tokens = ops.reshape(tokens[:, 1:], (batch, beams, max_length))
+    lengths = ops.sum(ops.cast(ops.not_equal(tokens, _PAD), "float32"), -1)
+    ranked = scores / length_penalty(lengths, alpha)  # (B, K)
+    best = ops.argmax(ranked, axis=-1)  # (B,)
+    return ops.take_along_axis(tokens, best[:, None, None], axis=1)[:, 0]
+
+
+def length_penalty(lengths, alpha):
+    """GNMT's length normalisation `((5 + length) / 6) ** alpha`.
+
+    Wu et al., "Google's Neural Machine Translation System", 2016,
+    section 7. https://arxiv.org/abs/1609.08144
+    """
+    return ops.power((5.0 + lengths) / 6.0, alpha)
+
+
+# Compiled decoders per model, so that repeated calls reuse one trace.
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _compiled(model, key, function):
+    store = _COMPILED.setdefault(model, {})
+    if key not in store:
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            store[key] = tf.function(function, jit_compile=True)
+        elif backend == "jax":
+            import jax
+
+            store[key] = jax.jit(function)
+        else:
+            raise ValueError(
+                "`jit_compile=True` needs the TensorFlow or JAX backend; "
+                f"received backend {backend!r}."
+            )
+    return store[key]
+
+
+def _run(model, key, function, ids, jit_compile):
+    if not jit_compile:
+        return function(ids)
+    return _compiled(model, key, function)(ids)
+
+
+def greedy_decode(
+    model,
+    encoder_token_ids,
+    max_length,
+    start_id,
+    end_id,
+    use_cache=True,
+    jit_compile=False,
+):
+    """Translates token ids by taking the most likely token at each step.
+
+    Args:
+        model: a model from `transformer_translator`.
+        encoder_token_ids: int `(batch, source_length)`, 0 as padding.
+        max_length: int. Most tokens to generate per sequence (the end
+            token included).
+        start_id: int. The token the decoder starts from.
+        end_id: int. The token that ends a sequence; decoding stops when
+            every sequence has produced it.
+        use_cache: bool. Keep the decoder's keys and values between steps
+            (the fast path). False recomputes the whole prefix each step.
+        jit_compile: bool. Compile the decoding loop with XLA (`tf.function`
+            on TensorFlow, `jax.jit` on JAX); compiled once per model and
+            setting, and per input shape.
+
+    Returns:
+        int32 `(batch, max_length)`: the generated tokens, the end token
+        included, padded with 0 after it. The padding and start tokens are
+        never generated.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = transformer_translator("translator_tiny", vocabulary_size=30)
+    >>> source = np.array([[5, 6, 7, 0]], "int32")
+    >>> tokens = greedy_decode(model, source, max_length=6, start_id=1,
+    ...                        end_id=2)
+    >>> tuple(tokens.shape)
+    (1, 6)
+    """
+    parts, ids = _check(model, encoder_token_ids, max_length, start_id, end_id)
+
+    def function(ids):
+        return _greedy(parts, ids, max_length, start_id, end_id, use_cache)
+
+    key = ("greedy", max_length, start_id, end_id, use_cache)
+    return _run(model, key, function, ids, jit_compile)
+
+
+def beam_search(
+    model,
+    encoder_token_ids,
+    max_length,
+    start_id,
+    end_id,
+    beam_size=4,
+    length_penalty_alpha=0.6,
+    use_cache=True,
+    jit_compile=False,
+):
+    """Translates token ids with beam search.
+
+    Keeps the `beam_size` most likely hypotheses (sum of token
+    log-probabilities) at every step; a hypothesis that produced the end
+    token stays in the beam with its score. When every beam has ended (or
+    after `max_length` tokens), the hypothesis with the best score divided
+    by GNMT's length penalty `((5 + length) / 6) ** alpha` wins.
+
+    Args:
+        model: a model from `transformer_translator`.
+        encoder_token_ids: int `(batch, source_length)`, 0 as padding.
+        max_length: int. Most tokens to generate (the end token included).
+        start_id: int. The token the decoder starts from.
+        end_id: int. The token that ends a sequence.
+        beam_size: int. Hypotheses kept per sequence; 1 is greedy decoding.
+        length_penalty_alpha: float. 0 ranks by the plain sum of
+            log-probabilities; larger values favour longer outputs.
+            Defaults to 0.6 (Wu et al., 2016).
+        use_cache: bool. As in `greedy_decode`.
+        jit_compile: bool. As in `greedy_decode`.
+
+    Returns:
+        int32 `(batch, max_length)`: the best hypothesis per sequence, the
+        end token included, padded with 0 after it.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = transformer_translator("translator_tiny", vocabulary_size=30)
+    >>> source = np.array([[5, 6, 7, 0]], "int32")
+    >>> tokens = beam_search(model, source, max_length=6, start_id=1,
+    ...                      end_id=2, beam_size=3)
+    >>> tuple(tokens.shape)
+    (1, 6)
+
+    References:
+        - Wu et al., "Google's Neural Machine Translation System", 2016.
+          https://arxiv.org/abs/1609.08144
+    """
+    parts, ids = _check(model, encoder_token_ids, max_length, start_id, end_id)
+    if not isinstance(beam_size, int) or beam_size < 1:
+        raise ValueError(
+            f"`beam_size` must be a positive int; received {beam_size!r}."
+        )
+    alpha = float(length_penalty_alpha)
+
+    def function(ids):
+        return _beam(
+            parts,
+            ids,
+            max_length,
+            start_id,
+            end_id,
+            beam_size,
+            alpha,
+            use_cache,
+        )
+
+    key = ("beam", max_length, start_id, end_id, beam_size, alpha, use_cache)
+    return _run(model, key, function, ids, jit_compile)
