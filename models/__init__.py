@@ -1,9 +1,8 @@
 """Models assembled from `keras_attn.layers`, installed as `keras_attn.models`.
 
-So far: the BERT backbone with its presets, loading a local Hugging Face
-BERT folder and its tokenizer, and conversion of keras-hub's
-`BertBackbone`, BERT task heads, and the ViT classifier. The translator
-and the masked-LM head are still to come (the models issue).
+BERT (backbone, presets, task heads, loading a local Hugging Face folder
+and its tokenizer), the Transformer translator with greedy and beam-search
+decoding, the Vision Transformer, and conversion from keras-hub.
 """
 
 from keras_attn.models.bert import BERT_PRESETS
@@ -12,8 +11,15 @@ from keras_attn.models.bert import bert_config
 from keras_attn.models.bert import bert_sentence_embedder
 from keras_attn.models.bert import bert_text_classifier
 from keras_attn.models.bert_preprocessing import load_bert_preprocessor
+from keras_attn.models.decoding import beam_search
+from keras_attn.models.decoding import greedy_decode
 from keras_attn.models.hf_bert import load_bert
 from keras_attn.models.keras_hub_conversion import from_keras_hub
+from keras_attn.models.translation import Translator
+from keras_attn.models.translation import train_translation_tokenizer
+from keras_attn.models.translator import TRANSLATOR_PRESETS
+from keras_attn.models.translator import transformer_translator
+from keras_attn.models.translator import translator_config
 from keras_attn.models.vit import VIT_PRESETS
 from keras_attn.models.vit import vit_backbone
 from keras_attn.models.vit import vit_classifier
@@ -28,6 +34,13 @@ __all__ = [
     "from_keras_hub",
     "load_bert",
     "load_bert_preprocessor",
+    "beam_search",
+    "greedy_decode",
+    "TRANSLATOR_PRESETS",
+    "train_translation_tokenizer",
+    "transformer_translator",
+    "Translator",
+    "translator_config",
     "VIT_PRESETS",
     "vit_backbone",
     "vit_classifier",
