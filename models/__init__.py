@@ -5,6 +5,8 @@ and its tokenizer), the Transformer translator with greedy and beam-search
 decoding, the Vision Transformer, and conversion from keras-hub.
 """
 
+from keras_attn.models.attention_maps import attention_maps
+from keras_attn.models.attention_maps import attention_model
 from keras_attn.models.bert import BERT_PRESETS
 from keras_attn.models.bert import bert_backbone
 from keras_attn.models.bert import bert_config
@@ -26,6 +28,8 @@ from keras_attn.models.vit import vit_classifier
 from keras_attn.models.vit import vit_config
 
 __all__ = [
+    "attention_maps",
+    "attention_model",
     "BERT_PRESETS",
     "bert_backbone",
     "bert_config",
