@@ -72,6 +72,16 @@ class _Parts:
             x = self.encoder_final_norm(x)
         return x, mask
 
+    def cross_caches(self, encoded):
+        """Every decoder layer's projected encoder keys and values, once:
+        `(layers, batch, 2, S, heads, head_dim)`."""
+        return ops.stack(
+            [
+                layer.compute_cross_attention_cache(encoded)
+                for layer in self.decoder_layers
+            ]
+        )
+
     def empty_cache(self, batch_size, length):
         """Zeros `(layers, batch, 2, length, heads, head_dim)`."""
         heads = self.decoder_layers[0].num_heads
@@ -87,7 +97,9 @@ class _Parts:
             dtype=self.decoder_layers[0].compute_dtype,
         )
 
-    def decode_step(self, token_ids, index, encoded, source_mask, cache):
+    def decode_step(
+        self, token_ids, index, encoded, source_mask, cache, cross_caches
+    ):
         """Logits `(B, V)` for the token at `index`; the updated cache."""
         from keras_attn.models.translator import embed
 
@@ -107,6 +119,7 @@ class _Parts:
                 encoder_padding_mask=source_mask,
                 self_attention_cache=cache[number],
                 self_attention_cache_update_index=index,
+                cross_attention_cache=cross_caches[number],
                 training=False,
             )  # (B, 1, D), (B, 2, L, H, Hd)
             updated.append(layer_cache)
@@ -180,6 +193,7 @@ def _greedy(parts, ids, max_length, start_id, end_id, use_cache):
     done = ops.zeros((batch,), dtype="bool")
     if use_cache:
         encoded, source_mask = parts.encode(ids)
+        cross_caches = parts.cross_caches(encoded)
         cache = parts.empty_cache(batch, length)
     else:
         cache = ops.zeros(())
@@ -193,7 +207,7 @@ def _greedy(parts, ids, max_length, start_id, end_id, use_cache):
         if use_cache:
             current = ops.slice(tokens, (0, index), (batch, 1))  # (B, 1)
             logits, cache = parts.decode_step(
-                current, index, encoded, source_mask, cache
+                current, index, encoded, source_mask, cache, cross_caches
             )
         else:
             logits = parts.full_logits(ids, tokens, index)  # (B, V)
@@ -225,6 +239,7 @@ def _beam(
         encoded, source_mask = parts.encode(ids)
         encoded = ops.repeat(encoded, beams, axis=0)  # (B*K, S, D)
         source_mask = ops.repeat(source_mask, beams, axis=0)
+        cross_caches = parts.cross_caches(encoded)
         cache = parts.empty_cache(flat, length)
     else:
         cache = ops.zeros(())
@@ -245,7 +260,7 @@ def _beam(
         if use_cache:
             current = ops.slice(tokens, (0, index), (flat, 1))  # (B*K, 1)
             logits, cache = parts.decode_step(
-                current, index, encoded, source_mask, cache
+                current, index, encoded, source_mask, cache, cross_caches
             )
         else:
             logits = parts.full_logits(repeated_ids, tokens, index)

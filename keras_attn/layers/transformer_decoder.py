@@ -1,4 +1,5 @@
 import keras
+from keras import ops
 
 from keras_attn.layers import _validation as check
 from keras_attn.layers._backend import get_keras_mask
@@ -42,6 +43,10 @@ class TransformerDecoder(TransformerBlock):
             `(batch, 2, max_length, num_heads, head_dim)` key/value cache.
         self_attention_cache_update_index: int or scalar tensor; where this
             call's keys and values go in the cache.
+        cross_attention_cache: optional `(batch, 2, S, num_heads, head_dim)`
+            projected keys and values of the encoder sequence, from
+            `compute_cross_attention_cache`; saves projecting the same
+            encoder outputs again at every decoding step.
         use_causal_mask: bool. Defaults to True.
         return_attention_scores: bool. Also return the self-attention
             probabilities (and the cross-attention ones when present).
@@ -129,6 +134,7 @@ class TransformerDecoder(TransformerBlock):
         encoder_attention_mask=None,
         self_attention_cache=None,
         self_attention_cache_update_index=None,
+        cross_attention_cache=None,
         use_causal_mask=True,
         return_attention_scores=False,
         training=None,
@@ -192,7 +198,11 @@ class TransformerDecoder(TransformerBlock):
                 attention_mask=encoder_attention_mask,
                 return_attention_scores=return_attention_scores,
                 training=training,
+                cache=cross_attention_cache,
             )
+            if cross_attention_cache is not None:
+                attended = attended[:-1]  # the cache comes back unchanged
+                attended = attended if len(attended) > 1 else attended[0]
             if return_attention_scores:
                 x, cross_scores = attended  # (B, T, D), (B, H, T, S)
             else:
@@ -212,6 +222,31 @@ class TransformerDecoder(TransformerBlock):
         if self_attention_cache is not None:
             results += (self_attention_cache,)
         return results[0] if len(results) == 1 else results
+
+    def compute_cross_attention_cache(self, encoder_sequence):
+        """Projected keys and values of `encoder_sequence` for decoding.
+
+        Args:
+            encoder_sequence: `(batch, S, encoder_hidden)` tensor, what the
+                layer is called with as `encoder_sequence`.
+
+        Returns:
+            `(batch, 2, S, num_heads, head_dim)` tensor to pass as
+            `cross_attention_cache` at every step.
+        """
+        if self.cross_attention is None:
+            raise ValueError(
+                f"{self.name} has no cross-attention (it was built without "
+                "an encoder sequence), so it has no cross-attention cache."
+            )
+        attention = self.cross_attention
+        keys = attention._project(
+            encoder_sequence, attention.key_kernel, attention.key_bias
+        )  # (B, S, H, Kd)
+        values = attention._project(
+            encoder_sequence, attention.value_kernel, attention.value_bias
+        )  # (B, S, H, Vd)
+        return ops.stack((keys, values), axis=1)
 
     def compute_output_shape(
         self, decoder_sequence_shape, encoder_sequence_shape=None

@@ -206,6 +206,42 @@ def test_cached_steps_equal_full_causal_pass(normalize_first):
     assert np.all(np.any(to_np(cache) != 0.0, axis=(1, 3, 4)))
 
 
+def test_precomputed_cross_attention_cache_gives_the_same_steps():
+    rng = np.random.default_rng(5)
+    layer, theirs = decoder_pair(rng)
+    target = random_array(rng, DEC_SHAPE)
+    source = random_array(rng, ENC_SHAPE)
+    # keras_hub's decoder, which projects the encoder outputs itself, on
+    # the full causal pass is the reference.
+    full = to_np(theirs(target, source, encoder_padding_mask=ENC_PADDING))
+    cross = layer.compute_cross_attention_cache(source)
+    assert tuple(cross.shape) == (BATCH, 2, SOURCE, HEADS, HIDDEN // HEADS)
+    cache = ops.zeros((BATCH, 2, TARGET, HEADS, HIDDEN // HEADS))
+    steps = []
+    for i in range(TARGET):
+        out, scores, cross_scores, cache = layer(
+            target[:, i : i + 1],
+            source,
+            encoder_padding_mask=ENC_PADDING,
+            self_attention_cache=cache,
+            self_attention_cache_update_index=i,
+            cross_attention_cache=cross,
+            return_attention_scores=True,
+        )
+        assert tuple(cross_scores.shape) == (BATCH, HEADS, 1, SOURCE)
+        steps.append(to_np(out))
+    np.testing.assert_allclose(
+        np.concatenate(steps, axis=1), full, atol=1e-5, rtol=0
+    )
+
+
+def test_cross_attention_cache_needs_cross_attention():
+    layer = TransformerDecoder(INTERMEDIATE, HEADS)
+    layer.build(DEC_SHAPE)
+    with pytest.raises(ValueError, match="has no cross-attention"):
+        layer.compute_cross_attention_cache(np.zeros(ENC_SHAPE, "float32"))
+
+
 def test_cache_update_index_as_tensor_inside_a_compiled_loop():
     """The index may be a traced scalar, as in a generation loop."""
     rng = np.random.default_rng(5)
