@@ -75,7 +75,7 @@ def main(argv=None):
     parser.add_argument("--output", default="translator-eng-fra")
     parser.add_argument("--preset", default="translator_small")
     parser.add_argument("--vocabulary-size", type=int, default=4000)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--dropout", type=float, default=0.2)

@@ -18,7 +18,7 @@ TRANSLATOR_PRESETS = {
         "intermediate_dim": 128,
     },
     "translator_small": {
-        "num_layers": 3,
+        "num_layers": 2,
         "hidden_dim": 256,
         "num_heads": 4,
         "intermediate_dim": 1024,
