@@ -31,7 +31,7 @@ def reversal_batch(rng, size, max_symbols=6):
 
 @pytest.fixture(scope="module")
 def trained():
-    """A tiny translator trained to reverse sequences (about 20 s)."""
+    """A tiny translator trained to reverse sequences."""
     keras.utils.set_random_seed(0)
     model = models.transformer_translator(
         "translator_tiny", vocabulary_size=VOCAB, dropout=0.0
@@ -46,7 +46,7 @@ def trained():
         labels,
         sample_weight=weights,
         batch_size=64,
-        epochs=8,
+        epochs=5,
         verbose=0,
     )
     return model
