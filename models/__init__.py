@@ -1,8 +1,10 @@
 """Models assembled from `keras_attn.layers`, installed as `keras_attn.models`.
 
-BERT (backbone, presets, task heads, loading a local Hugging Face folder
-and its tokenizer), the Transformer translator with greedy and beam-search
-decoding, the Vision Transformer, and conversion from keras-hub.
+BERT (backbone, presets, classifier, sentence-embedding and masked-LM heads,
+loading a local Hugging Face folder and its tokenizer), the Transformer
+translator with greedy and beam-search decoding, the Vision Transformer
+with position-table resizing, conversion from keras-hub, and attention
+maps from every model.
 """
 
 from keras_attn.models.attention_maps import attention_maps
@@ -17,6 +19,9 @@ from keras_attn.models.decoding import beam_search
 from keras_attn.models.decoding import greedy_decode
 from keras_attn.models.hf_bert import load_bert
 from keras_attn.models.keras_hub_conversion import from_keras_hub
+from keras_attn.models.masked_lm import BertMaskedLM
+from keras_attn.models.masked_lm import MaskedLMHead
+from keras_attn.models.masked_lm import bert_masked_lm
 from keras_attn.models.translation import Translator
 from keras_attn.models.translation import train_translation_tokenizer
 from keras_attn.models.translator import TRANSLATOR_PRESETS
@@ -26,6 +31,7 @@ from keras_attn.models.vit import VIT_PRESETS
 from keras_attn.models.vit import vit_backbone
 from keras_attn.models.vit import vit_classifier
 from keras_attn.models.vit import vit_config
+from keras_attn.models.vit import vit_resize
 
 __all__ = [
     "attention_maps",
@@ -33,11 +39,14 @@ __all__ = [
     "BERT_PRESETS",
     "bert_backbone",
     "bert_config",
+    "bert_masked_lm",
+    "BertMaskedLM",
     "bert_sentence_embedder",
     "bert_text_classifier",
     "from_keras_hub",
     "load_bert",
     "load_bert_preprocessor",
+    "MaskedLMHead",
     "beam_search",
     "greedy_decode",
     "TRANSLATOR_PRESETS",
@@ -49,4 +58,5 @@ __all__ = [
     "vit_backbone",
     "vit_classifier",
     "vit_config",
+    "vit_resize",
 ]
