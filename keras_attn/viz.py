@@ -1,6 +1,6 @@
 """Plots of attention: token heatmaps, one per head, and image overlays.
 
-The arrays come from `keras_attn.models.attention_maps` (or any
+The arrays come from `keras_attn.models.attention_maps()` (or any
 `(batch, heads, query, key)` probabilities). matplotlib is imported only
 when a plotting function runs, and its backend is left as the user set it:
 nothing here calls `plt.show()` or `matplotlib.use()`. The plotting

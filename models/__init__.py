@@ -7,8 +7,8 @@ with position-table resizing, conversion from keras-hub, and attention
 maps from every model.
 """
 
-from keras_attn.models.attention_maps import attention_maps
-from keras_attn.models.attention_maps import attention_model
+from keras_attn.models.attention import attention_maps
+from keras_attn.models.attention import attention_model
 from keras_attn.models.bert import BERT_PRESETS
 from keras_attn.models.bert import bert_backbone
 from keras_attn.models.bert import bert_config

@@ -261,8 +261,7 @@ def attention_model(model):
     Example:
 
     >>> import numpy as np
-    >>> from keras_attn.models.attention_maps import attention_model
-    >>> from keras_attn.models.vit import vit_classifier
+    >>> from keras_attn.models import attention_model, vit_classifier
     >>> classifier = vit_classifier(10, "vit_digits", num_layers=2)
     >>> explainer = attention_model(classifier)
     >>> out = explainer(np.zeros((1, 8, 8, 1), "float32"))
@@ -305,8 +304,7 @@ def attention_maps(model, inputs):
     Example:
 
     >>> import numpy as np
-    >>> from keras_attn.models.attention_maps import attention_maps
-    >>> from keras_attn.models.bert import bert_backbone
+    >>> from keras_attn.models import attention_maps, bert_backbone
     >>> bert = bert_backbone("bert_tiny", vocabulary_size=50)
     >>> ids = np.array([[2, 7, 9, 3, 0]], "int32")
     >>> maps = attention_maps(bert, {"token_ids": ids,
