@@ -207,5 +207,18 @@ def random_weights(rng, layer, scale=0.5):
     return [random_array(rng, w.shape, scale) for w in layer.weights]
 
 
+def randomize_model(model, seed=1, scale=0.2):
+    """Random normal weights everywhere, layer-norm scales around 1, so a
+    weight that fails to load, copy or tie shows in the outputs."""
+    rng = np.random.default_rng(seed)
+    model.set_weights(
+        [
+            rng.normal(0.0, scale, w.shape).astype("float32")
+            + (1.0 if w.path.endswith("gamma") else 0.0)
+            for w in model.weights
+        ]
+    )
+
+
 def max_diff(a, b):
     return float(np.max(np.abs(to_np(a) - to_np(b))))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from keras import ops
 from layer_checks import max_diff
+from layer_checks import randomize_model
 
 from keras_attn import models
 
@@ -31,18 +32,6 @@ def batch(seed=0):
         "segment_ids": segments.astype("int32"),
         "padding_mask": mask.astype("int32"),
     }
-
-
-def randomize(model, seed=1):
-    """Random weights everywhere (layer-norm and biases included)."""
-    rng = np.random.default_rng(seed)
-    model.set_weights(
-        [
-            rng.normal(0.0, 0.2, w.shape).astype("float32")
-            + (1.0 if w.path.endswith("gamma") else 0.0)
-            for w in model.weights
-        ]
-    )
 
 
 def test_outputs_and_inputs_are_named():
@@ -95,7 +84,7 @@ def test_presets_have_the_published_shapes(preset, sizes):
 
 def test_from_keras_hub_gives_the_same_outputs():
     hub = keras_hub.models.BertBackbone(**SMALL, dropout=0.1)
-    randomize(hub)
+    randomize_model(hub, seed=1, scale=0.2)
     ours = models.from_keras_hub(hub)
     inputs = batch()
     got, want = ours(inputs), hub(inputs)
@@ -110,7 +99,7 @@ def test_from_keras_hub_gives_the_same_outputs():
 
 def test_padding_never_changes_real_tokens():
     model = models.bert_backbone(**SMALL)
-    randomize(model)
+    randomize_model(model, seed=1, scale=0.2)
     inputs = batch()
     other = {k: v.copy() for k, v in inputs.items()}
     pad = inputs["padding_mask"] == 0
@@ -125,7 +114,7 @@ def test_padding_never_changes_real_tokens():
 
 def test_keras_file_round_trip(tmp_path):
     model = models.bert_backbone(**SMALL)
-    randomize(model)
+    randomize_model(model, seed=1, scale=0.2)
     path = tmp_path / "bert.keras"
     model.save(path)
     restored = keras.saving.load_model(path)
@@ -173,7 +162,7 @@ def test_from_keras_hub_rejects_other_models():
 
 def test_sentence_embedder_is_normalised_masked_mean():
     backbone = models.bert_backbone(**SMALL)
-    randomize(backbone)
+    randomize_model(backbone, seed=1, scale=0.2)
     embedder = models.bert_sentence_embedder(backbone)
     data = batch()
     data["padding_mask"][2] = 0  # a row without real tokens

@@ -7,6 +7,7 @@ import keras_hub
 import numpy as np
 import pytest
 from layer_checks import max_diff
+from layer_checks import randomize_model
 from layer_checks import run_layer_test
 from layer_checks import to_np
 
@@ -43,18 +44,6 @@ def batch(seed=0):
         "padding_mask": mask.astype("int32"),
         "mask_positions": positions,
     }
-
-
-def randomize(model, seed=1, scale=0.2):
-    """Random weights everywhere (layer-norm and biases included)."""
-    rng = np.random.default_rng(seed)
-    model.set_weights(
-        [
-            rng.normal(0.0, scale, w.shape).astype("float32")
-            + (1.0 if w.path.endswith("gamma") else 0.0)
-            for w in model.weights
-        ]
-    )
 
 
 def token_table(model):
@@ -165,7 +154,7 @@ def test_embedding_table_is_shared_not_copied():
 def test_equals_keras_hub_bert_masked_lm():
     hub = keras_hub.models.BertBackbone(**SMALL, dropout=0.1)
     hub_lm = keras_hub.models.BertMaskedLM(backbone=hub, preprocessor=None)
-    randomize(hub_lm)
+    randomize_model(hub_lm, seed=1, scale=0.2)
     # keras-hub's head uses the exact GELU and epsilon 1e-5.
     ours = bert_masked_lm(
         models.from_keras_hub(hub), activation="gelu", layer_norm_epsilon=1e-5
@@ -198,7 +187,7 @@ def _gelu(x, approximate):
 def test_equals_a_numpy_float64_reference(activation):
     backbone = models.bert_backbone(**SMALL, activation=activation)
     model = bert_masked_lm(backbone)
-    randomize(model, scale=0.3)
+    randomize_model(model, seed=1, scale=0.3)
     inputs = batch(seed=3)
     got = to_np(model(inputs))
 
@@ -227,7 +216,7 @@ def test_keras_file_round_trip_keeps_outputs_and_the_tie(activation, tmp_path):
     model = bert_masked_lm(
         models.bert_backbone(**SMALL, activation=activation), name="mlm"
     )
-    randomize(model)
+    randomize_model(model, seed=1, scale=0.2)
     path = tmp_path / "masked_lm.keras"
     model.save(path)
     restored = keras.saving.load_model(path)

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from layer_checks import randomize_model
 
 from keras_attn import models
 
@@ -108,15 +109,9 @@ def test_from_keras_hub_gives_the_same_outputs(use_class_token):
         mlp_dim=32,
         use_class_token=use_class_token,
     )
-    rng = np.random.default_rng(0)
-    hub.set_weights(
-        [
-            rng.normal(0.0, 0.3, w.shape).astype("float32")
-            + (1.0 if w.path.endswith("gamma") else 0.0)
-            for w in hub.weights
-        ]
-    )
+    randomize_model(hub, seed=0, scale=0.3)
     ours = models.from_keras_hub(hub)
+    rng = np.random.default_rng(1)
     images = rng.uniform(0.0, 1.0, (3, 8, 8, 3)).astype("float32")
     want = ops.convert_to_numpy(hub(images))
     got = ops.convert_to_numpy(ours(images))

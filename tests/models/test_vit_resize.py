@@ -4,24 +4,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from layer_checks import randomize_model
 from layer_checks import to_np
 
 from keras_attn import models
 from keras_attn.models.vit import vit_resize
 
 SMALL = {"num_layers": 2}
-
-
-def randomize(model, seed=0):
-    """Random weights everywhere (layer-norm and biases included)."""
-    rng = np.random.default_rng(seed)
-    model.set_weights(
-        [
-            rng.normal(0.0, 0.3, w.shape).astype("float32")
-            + (1.0 if w.path.endswith("gamma") else 0.0)
-            for w in model.weights
-        ]
-    )
 
 
 def images(size, n=3, seed=1):
@@ -33,7 +22,7 @@ def classifier(pooling="class_token", **overrides):
     model = models.vit_classifier(
         4, "vit_digits", pooling=pooling, **SMALL, **overrides
     )
-    randomize(model)
+    randomize_model(model, seed=0, scale=0.3)
     return model
 
 
@@ -112,7 +101,7 @@ def test_table_is_the_bicubic_resize_and_the_rest_is_copied():
 
 def test_backbone_resizes_and_keeps_its_config():
     backbone = models.vit_backbone("vit_digits", num_layers=1, dropout=0.1)
-    randomize(backbone)
+    randomize_model(backbone, seed=0, scale=0.3)
     resized = vit_resize(backbone, 16, name="vit_16")
     assert resized.name == "vit_16"
     assert backbone.name == "vit_backbone"
