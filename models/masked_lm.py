@@ -6,12 +6,9 @@ from keras import ops
 from keras_attn import layers
 from keras_attn.layers import _validation as check
 from keras_attn.layers._activations import get_activation
+from keras_attn.models.bert import _initializer as _bert_initializer
 
 _BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
-
-
-def _bert_initializer():
-    return keras.initializers.TruncatedNormal(stddev=0.02)
 
 
 @keras.saving.register_keras_serializable(package="keras_attn")
