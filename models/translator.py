@@ -193,6 +193,18 @@ def transformer_translator(preset=None, name="translator", **overrides):
     target_ids = inputs["decoder_token_ids"]
     source_mask = ops.not_equal(source_ids, 0)  # (B, S)
     target_mask = ops.not_equal(target_ids, 0)  # (B, T)
+    # What every encoder and decoder block shares.
+    block = {
+        key: config[key]
+        for key in (
+            "intermediate_dim",
+            "num_heads",
+            "dropout",
+            "activation",
+            "layer_norm_epsilon",
+            "normalize_first",
+        )
+    }
 
     x = embed(
         source_table,
@@ -202,12 +214,7 @@ def transformer_translator(preset=None, name="translator", **overrides):
     )  # (B, S, D)
     for index in range(config["num_layers"]):
         x = layers.TransformerEncoder(
-            intermediate_dim=config["intermediate_dim"],
-            num_heads=config["num_heads"],
-            dropout=config["dropout"],
-            activation=config["activation"],
-            layer_norm_epsilon=config["layer_norm_epsilon"],
-            normalize_first=config["normalize_first"],
+            **block,
             name=f"encoder_layer_{index}",
         )(x, padding_mask=source_mask)  # (B, S, D)
     if config["normalize_first"]:
@@ -224,12 +231,7 @@ def transformer_translator(preset=None, name="translator", **overrides):
     )  # (B, T, D)
     for index in range(config["num_layers"]):
         y = layers.TransformerDecoder(
-            intermediate_dim=config["intermediate_dim"],
-            num_heads=config["num_heads"],
-            dropout=config["dropout"],
-            activation=config["activation"],
-            layer_norm_epsilon=config["layer_norm_epsilon"],
-            normalize_first=config["normalize_first"],
+            **block,
             name=f"decoder_layer_{index}",
         )(
             y,
