@@ -10,21 +10,13 @@ from layer_checks import max_diff
 from layer_checks import randomize_model
 from layer_checks import run_layer_test
 from layer_checks import to_np
+from test_bert import SMALL
 
 from keras_attn import models
 from keras_attn.layers._activations import gelu_approximate
 from keras_attn.models.masked_lm import BertMaskedLM
 from keras_attn.models.masked_lm import MaskedLMHead
 from keras_attn.models.masked_lm import bert_masked_lm
-
-SMALL = {
-    "vocabulary_size": 60,
-    "num_layers": 2,
-    "num_heads": 2,
-    "hidden_dim": 16,
-    "intermediate_dim": 32,
-    "max_sequence_length": 10,
-}
 
 
 def batch(seed=0):
