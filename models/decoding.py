@@ -186,31 +186,63 @@ def _start_buffer(batch, length, start_id):
     return ops.concatenate([first, rest], axis=1)
 
 
+class _Stepper:
+    """Next-token logits at `index` for a `(rows, length)` token buffer.
+
+    With the cache: the source is encoded (and its cross-attention keys
+    and values projected) once, then one token is decoded per step.
+    Without: the whole model reruns on the buffer each step. Each source
+    row is repeated `copies` times (the beams of beam search).
+    """
+
+    def __init__(self, parts, ids, rows, length, use_cache, copies=1):
+        self.parts = parts
+        self.rows = rows
+        self.use_cache = use_cache
+        if use_cache:
+            encoded, source_mask = parts.encode(ids)
+            if copies > 1:
+                encoded = ops.repeat(encoded, copies, axis=0)  # (R, S, D)
+                source_mask = ops.repeat(source_mask, copies, axis=0)
+            self.encoded, self.source_mask = encoded, source_mask
+            self.cross_caches = parts.cross_caches(encoded)
+            self.initial_cache = parts.empty_cache(rows, length)
+        else:
+            self.ids = ops.repeat(ids, copies, axis=0) if copies > 1 else ids
+            self.initial_cache = ops.zeros(())  # a placeholder loop value
+
+    def __call__(self, tokens, index, cache):
+        """Logits `(rows, V)` and the updated cache."""
+        if not self.use_cache:
+            return self.parts.full_logits(self.ids, tokens, index), cache
+        current = ops.slice(tokens, (0, index), (self.rows, 1))  # (R, 1)
+        return self.parts.decode_step(
+            current,
+            index,
+            self.encoded,
+            self.source_mask,
+            cache,
+            self.cross_caches,
+        )
+
+
+def _running(index, length, done):
+    """Whether to decode another token: room left and a row not ended."""
+    return ops.logical_and(index < length - 1, ops.logical_not(ops.all(done)))
+
+
 def _greedy(parts, ids, max_length, start_id, end_id, use_cache):
     batch = ops.shape(ids)[0]
     length = max_length + 1  # the start token, then max_length tokens
     tokens = _start_buffer(batch, length, start_id)
     done = ops.zeros((batch,), dtype="bool")
-    if use_cache:
-        encoded, source_mask = parts.encode(ids)
-        cross_caches = parts.cross_caches(encoded)
-        cache = parts.empty_cache(batch, length)
-    else:
-        cache = ops.zeros(())
+    step = _Stepper(parts, ids, batch, length, use_cache)
 
     def cond(index, tokens, done, cache):
-        return ops.logical_and(
-            index < length - 1, ops.logical_not(ops.all(done))
-        )
+        return _running(index, length, done)
 
     def body(index, tokens, done, cache):
-        if use_cache:
-            current = ops.slice(tokens, (0, index), (batch, 1))  # (B, 1)
-            logits, cache = parts.decode_step(
-                current, index, encoded, source_mask, cache, cross_caches
-            )
-        else:
-            logits = parts.full_logits(ids, tokens, index)  # (B, V)
+        logits, cache = step(tokens, index, cache)  # (B, V)
         following = ops.cast(
             ops.argmax(_log_probs(logits, start_id), axis=-1), "int32"
         )  # (B,)
@@ -219,8 +251,9 @@ def _greedy(parts, ids, max_length, start_id, end_id, use_cache):
         done = ops.logical_or(done, ops.equal(following, end_id))
         return index + 1, tokens, done, cache
 
+    start = ops.convert_to_tensor(0, "int32")
     _, tokens, _, _ = ops.while_loop(
-        cond, body, (ops.convert_to_tensor(0, "int32"), tokens, done, cache)
+        cond, body, (start, tokens, done, step.initial_cache)
     )
     return tokens[:, 1:]
 
@@ -234,15 +267,7 @@ def _beam(
     length = max_length + 1
     flat = batch * beams
     tokens = _start_buffer(flat, length, start_id)  # (B*K, L)
-    repeated_ids = ops.repeat(ids, beams, axis=0)  # (B*K, S)
-    if use_cache:
-        encoded, source_mask = parts.encode(ids)
-        encoded = ops.repeat(encoded, beams, axis=0)  # (B*K, S, D)
-        source_mask = ops.repeat(source_mask, beams, axis=0)
-        cross_caches = parts.cross_caches(encoded)
-        cache = parts.empty_cache(flat, length)
-    else:
-        cache = ops.zeros(())
+    step = _Stepper(parts, ids, flat, length, use_cache, copies=beams)
     # Only the first beam is live at the start, so that the first step
     # expands one hypothesis, not beam_size copies of it.
     first = ops.arange(beams) == 0
@@ -252,18 +277,10 @@ def _beam(
     offsets = ops.arange(batch)[:, None] * beams  # (B, 1)
 
     def cond(index, tokens, scores, done, cache):
-        return ops.logical_and(
-            index < length - 1, ops.logical_not(ops.all(done))
-        )
+        return _running(index, length, done)
 
     def body(index, tokens, scores, done, cache):
-        if use_cache:
-            current = ops.slice(tokens, (0, index), (flat, 1))  # (B*K, 1)
-            logits, cache = parts.decode_step(
-                current, index, encoded, source_mask, cache, cross_caches
-            )
-        else:
-            logits = parts.full_logits(repeated_ids, tokens, index)
+        logits, cache = step(tokens, index, cache)  # (B*K, V)
         log_probs = ops.reshape(
             _log_probs(logits, start_id), (batch, beams, vocab)
         )
@@ -293,7 +310,13 @@ def _beam(
     _, tokens, scores, _, _ = ops.while_loop(
         cond,
         body,
-        (ops.convert_to_tensor(0, "int32"), tokens, scores, done, cache),
+        (
+            ops.convert_to_tensor(0, "int32"),
+            tokens,
+            scores,
+            done,
+            step.initial_cache,
+        ),
     )
     tokens = ops.reshape(tokens[:, 1:], (batch, beams, max_length))
     lengths = ops.sum(ops.cast(ops.not_equal(tokens, _PAD), "float32"), -1)
