@@ -179,6 +179,16 @@ def _check(model, encoder_token_ids, max_length, start_id, end_id):
     return parts, ids
 
 
+def _argmax(scores):
+    """int32 index of the largest score on the last axis, lowest on ties.
+
+    `top_k` rather than `ops.argmax`: for floats, Keras's TensorFlow argmax
+    tests the sign bit with a bitwise op that TFLite has no builtin for,
+    which would keep the decoding loop out of an on-device export.
+    """
+    return ops.cast(ops.top_k(scores, 1)[1][:, 0], "int32")
+
+
 def _start_buffer(batch, length, start_id):
     """int32 `(batch, length)`: the start token, then padding."""
     first = ops.full((batch, 1), start_id, dtype="int32")
@@ -243,9 +253,7 @@ def _greedy(parts, ids, max_length, start_id, end_id, use_cache):
 
     def body(index, tokens, done, cache):
         logits, cache = step(tokens, index, cache)  # (B, V)
-        following = ops.cast(
-            ops.argmax(_log_probs(logits, start_id), axis=-1), "int32"
-        )  # (B,)
+        following = _argmax(_log_probs(logits, start_id))  # (B,)
         following = ops.where(done, _PAD, following)
         tokens = ops.slice_update(tokens, (0, index + 1), following[:, None])
         done = ops.logical_or(done, ops.equal(following, end_id))
@@ -321,7 +329,7 @@ def _beam(
     tokens = ops.reshape(tokens[:, 1:], (batch, beams, max_length))
     lengths = ops.sum(ops.cast(ops.not_equal(tokens, _PAD), "float32"), -1)
     ranked = scores / length_penalty(lengths, alpha)  # (B, K)
-    best = ops.argmax(ranked, axis=-1)  # (B,)
+    best = _argmax(ranked)  # (B,)
     return ops.take_along_axis(tokens, best[:, None, None], axis=1)[:, 0]
 
 
