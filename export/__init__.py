@@ -1,7 +1,33 @@
-"""SavedModel and LiteRT export of `keras_attn` models.
+"""SavedModel and LiteRT (TFLite) export of `keras_attn` models.
 
-Installed as `keras_attn.export`. The exporters are tracked in the project's
-export issue; nothing is exported yet.
+Installed as `keras_attn.export`:
+
+- `to_tflite(model, path, quantization=...)` writes a `.tflite` file with
+  TFLite builtin operators only, checks it against the Keras model with
+  the LiteRT interpreter and returns an `ExportReport`;
+- `to_saved_model(model, path, preprocessor=...)` writes a SavedModel whose
+  serving signature can take raw strings;
+- `inspect_tflite(path)` lists a file's signatures and operators.
 """
 
-__all__ = []
+from keras_attn.export.litert import QUANTIZATIONS
+from keras_attn.export.litert import LiteRTRunner
+from keras_attn.export.litert import UnsupportedOpsError
+from keras_attn.export.litert import to_tflite
+from keras_attn.export.litert import translator_to_tflite
+from keras_attn.export.report import ExportReport
+from keras_attn.export.report import count_ops
+from keras_attn.export.report import inspect_tflite
+from keras_attn.export.saved_model import to_saved_model
+
+__all__ = [
+    "QUANTIZATIONS",
+    "ExportReport",
+    "LiteRTRunner",
+    "UnsupportedOpsError",
+    "count_ops",
+    "inspect_tflite",
+    "to_saved_model",
+    "to_tflite",
+    "translator_to_tflite",
+]

@@ -4,13 +4,15 @@ import doctest
 
 import pytest
 
+from keras_attn import export
 from keras_attn import layers
 from keras_attn import models
 
-PUBLIC = [getattr(layers, name) for name in layers.__all__] + [
-    getattr(models, name)
-    for name in models.__all__
-    if callable(getattr(models, name))
+PUBLIC = [
+    getattr(module, name)
+    for module in (layers, models, export)
+    for name in module.__all__
+    if callable(getattr(module, name))
 ]
 
 

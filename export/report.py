@@ -1,0 +1,258 @@
+"""What an export produced: operators, size, parity and latency.
+
+`ExportReport` is what `to_tflite` and `to_saved_model` return; it prints
+as a short table and saves as JSON. `inspect_tflite` reads a `.tflite`
+file's inputs, outputs and operators without running it.
+"""
+
+import collections
+import dataclasses
+import json
+import os
+
+
+def _schema():
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    return schema
+
+
+def _builtin_names():
+    schema = _schema()
+    return {
+        value: name
+        for name, value in vars(schema.BuiltinOperator).items()
+        if not name.startswith("_")
+    }
+
+
+def _op_name(code, names):
+    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    name = names.get(builtin, str(builtin))
+    if name == "CUSTOM":
+        custom = code.CustomCode()
+        return custom.decode() if custom else "CUSTOM"
+    return name
+
+
+def _operators(blob):
+    """(subgraph index, op name) for every operator in the flatbuffer."""
+    schema = _schema()
+    model = schema.Model.GetRootAs(blob, 0)
+    names = _builtin_names()
+    codes = [
+        _op_name(model.OperatorCodes(i), names)
+        for i in range(model.OperatorCodesLength())
+    ]
+    for index in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(index)
+        for op in range(graph.OperatorsLength()):
+            yield index, codes[graph.Operators(op).OpcodeIndex()]
+
+
+def count_ops(blob):
+    """`{op name: count}` over all subgraphs of a `.tflite` flatbuffer.
+
+    Most used first; Flex operators appear as `Flex<Name>`, custom ones by
+    their custom name.
+
+    Example:
+
+    >>> import keras, tempfile, os
+    >>> from keras_attn.export import to_tflite, count_ops
+    >>> inputs = keras.Input((4,), name="x")
+    >>> model = keras.Model(inputs, keras.layers.Dense(2, name="y")(inputs))
+    >>> path = os.path.join(tempfile.mkdtemp(), "dense.tflite")
+    >>> _ = to_tflite(model, path, measure_latency=False)
+    >>> count_ops(open(path, "rb").read())
+    {'FULLY_CONNECTED': 1}
+    """
+    counts = collections.Counter(name for _, name in _operators(blob))
+    return dict(counts.most_common())
+
+
+def non_builtin_ops(blob):
+    """`{op name: count}` of Flex (select TF) and custom operators."""
+    names = set(_builtin_names().values())
+    return {
+        name: count
+        for name, count in count_ops(blob).items()
+        if name not in names or name == "CUSTOM"
+    }
+
+
+def _tensor_info(details):
+    return {
+        name: {
+            "shape": [int(size) for size in detail["shape_signature"]],
+            "dtype": getattr(detail["dtype"], "__name__", str(detail["dtype"])),
+        }
+        for name, detail in details.items()
+    }
+
+
+def inspect_tflite(path):
+    """Inputs, outputs, operators and size of a `.tflite` file.
+
+    Returns a dict: `signatures` (`{key: {"inputs": ..., "outputs": ...}}`
+    with each tensor's shape, -1 where dynamic, and dtype), `ops`
+    (`{name: count}`), `non_builtin_ops` and `size_bytes`. Raises
+    ValueError naming the file if it is not a TFLite model.
+
+    Example:
+
+    >>> import keras, tempfile, os
+    >>> from keras_attn.export import to_tflite, inspect_tflite
+    >>> inputs = keras.Input((4,), name="x")
+    >>> model = keras.Model(inputs, keras.layers.Dense(2, name="y")(inputs))
+    >>> path = os.path.join(tempfile.mkdtemp(), "dense.tflite")
+    >>> _ = to_tflite(model, path, measure_latency=False)
+    >>> info = inspect_tflite(path)
+    >>> info["signatures"]["serving_default"]["inputs"]["x"]["shape"]
+    [1, 4]
+    >>> info["ops"]
+    {'FULLY_CONNECTED': 1}
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = os.fspath(path)
+    with open(path, "rb") as handle:
+        blob = handle.read()
+    if len(blob) < 8 or blob[4:8] != b"TFL3":
+        raise ValueError(
+            f"{path} is not a TFLite model (expected the 'TFL3' file "
+            f"identifier at bytes 4-8, found {blob[4:8]!r})."
+        )
+    try:
+        interpreter = Interpreter(model_content=blob)
+    except (ValueError, RuntimeError) as error:
+        raise ValueError(
+            f"{path} could not be read as TFLite: {error}"
+        ) from None
+    signatures = {}
+    for key in interpreter.get_signature_list():
+        runner = interpreter.get_signature_runner(key)
+        signatures[key] = {
+            "inputs": _tensor_info(runner.get_input_details()),
+            "outputs": _tensor_info(runner.get_output_details()),
+        }
+    return {
+        "path": path,
+        "size_bytes": len(blob),
+        "signatures": signatures,
+        "ops": count_ops(blob),
+        "non_builtin_ops": non_builtin_ops(blob),
+    }
+
+
+def format_inspection(info):
+    """`inspect_tflite`'s dict as the lines `keras-attn inspect` prints."""
+    lines = [f"{info['path']}  ({info['size_bytes'] / 1e6:.2f} MB)"]
+    for key, signature in info["signatures"].items():
+        lines.append(f"signature {key!r}")
+        for kind in ("inputs", "outputs"):
+            for name, tensor in signature[kind].items():
+                shape = "x".join(
+                    "?" if s < 0 else str(s) for s in tensor["shape"]
+                )
+                lines.append(
+                    f"  {kind[:-1]:6} {name}: {tensor['dtype']}[{shape}]"
+                )
+    total = sum(info["ops"].values())
+    lines.append(f"{total} operators:")
+    lines.extend(f"  {name:28} {count}" for name, count in info["ops"].items())
+    if info["non_builtin_ops"]:
+        lines.append(
+            "not builtin (the plain LiteRT runtime cannot run these): "
+            + ", ".join(info["non_builtin_ops"])
+        )
+    return "\n".join(lines)
+
+
+@dataclasses.dataclass
+class ExportReport:
+    """What an export wrote and how closely it follows the Keras model.
+
+    Attributes:
+        path: the file or folder written.
+        format: `"tflite"` or `"saved_model"`.
+        quantization: None, `"float16"`, `"dynamic_int8"` or `"int8"`.
+        size_bytes: size on disk (a folder's files summed).
+        ops: `{operator: count}` for TFLite; empty for SavedModel.
+        non_builtin_ops: Flex and custom operators (empty unless allowed).
+        inputs / outputs: `{name: {"shape": [...], "dtype": ...}}`.
+        max_abs_diff / max_rel_diff: per output, against the Keras model on
+            `samples` input batches (relative to the largest Keras value).
+        samples: how many input batches the differences cover.
+        latency_ms: median time of one call, or None if not measured.
+        num_threads: interpreter threads used for latency.
+
+    Example:
+
+    >>> import keras, tempfile, os
+    >>> from keras_attn.export import to_tflite
+    >>> inputs = keras.Input((4,), name="x")
+    >>> model = keras.Model(inputs, keras.layers.Dense(2, name="y")(inputs))
+    >>> path = os.path.join(tempfile.mkdtemp(), "dense.tflite")
+    >>> report = to_tflite(model, path, quantization="float16")
+    >>> report.ops, report.max_abs_diff["y"] < 1e-2
+    ({'DEQUANTIZE': 1, 'FULLY_CONNECTED': 1}, True)
+    >>> print(report)  # doctest: +ELLIPSIS
+    TFLite export (float16) -> .../dense.tflite
+      size ...
+    """
+
+    path: str
+    format: str
+    quantization: str | None = None
+    size_bytes: int = 0
+    ops: dict = dataclasses.field(default_factory=dict)
+    non_builtin_ops: dict = dataclasses.field(default_factory=dict)
+    inputs: dict = dataclasses.field(default_factory=dict)
+    outputs: dict = dataclasses.field(default_factory=dict)
+    max_abs_diff: dict = dataclasses.field(default_factory=dict)
+    max_rel_diff: dict = dataclasses.field(default_factory=dict)
+    samples: int = 0
+    latency_ms: float | None = None
+    num_threads: int | None = None
+
+    @property
+    def op_count(self):
+        """Operators in all subgraphs."""
+        return sum(self.ops.values())
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def save(self, path):
+        """Writes the report as JSON."""
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(self.to_dict(), handle, indent=2)
+
+    def __str__(self):
+        kind = "TFLite" if self.format == "tflite" else "SavedModel"
+        quantization = self.quantization or "float32"
+        lines = [
+            f"{kind} export ({quantization}) -> {self.path}",
+            f"  size           {self.size_bytes / 1e6:.2f} MB",
+        ]
+        if self.ops:
+            top = ", ".join(
+                f"{name} {count}" for name, count in list(self.ops.items())[:8]
+            )
+            more = " ..." if len(self.ops) > 8 else ""
+            lines.append(f"  operators      {self.op_count} ({top}{more})")
+            extra = ", ".join(self.non_builtin_ops) or "none"
+            lines.append(f"  non-builtin    {extra}")
+        for name in self.max_abs_diff:
+            lines.append(
+                f"  {name:14} max |diff| {self.max_abs_diff[name]:.3g}, "
+                f"relative {self.max_rel_diff[name]:.3g} "
+                f"(over {self.samples} batches)"
+            )
+        if self.latency_ms is not None:
+            lines.append(
+                f"  latency        {self.latency_ms:.2f} ms median "
+                f"({self.num_threads} threads)"
+            )
+        return "\n".join(lines)

@@ -1,0 +1,220 @@
+"""Keras models to SavedModels with named serving signatures.
+
+With a keras-hub preprocessor (for example `load_bert_preprocessor`'s),
+the default signature takes raw strings, so a server sends text and gets
+logits back; the token-id signature stays available beside it.
+"""
+
+import os
+import pathlib
+import shutil
+import tempfile
+import time
+
+import numpy as np
+
+from keras_attn.export import _specs
+from keras_attn.export.litert import _model_endpoint
+from keras_attn.export.litert import compare
+from keras_attn.export.litert import write_saved_model
+from keras_attn.export.report import ExportReport
+
+TEXT_SIGNATURE = "serving_default"
+IDS_SIGNATURE = "serve_token_ids"
+SAMPLE_TEXT = [
+    "A short sentence.",
+    "Another one, a little longer than the first, with punctuation!",
+    "",
+]
+
+
+def _folder_size(path):
+    return sum(
+        file.stat().st_size
+        for file in pathlib.Path(path).rglob("*")
+        if file.is_file()
+    )
+
+
+def replace_folder(source, target):
+    """Moves the finished folder `source` to `target`, replacing it.
+
+    The old folder is renamed aside first and removed only after the new
+    one is in place, so `target` is never half-written.
+    """
+    target = pathlib.Path(target)
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(source, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _text_endpoint(model, preprocessor, specs, batch_size):
+    import tensorflow as tf
+
+    def serve_text(text):
+        features = preprocessor(text)
+        if isinstance(features, tuple):  # (x, y, sample_weight) packs
+            features = features[0]
+        inputs = {
+            name: tf.cast(features[name], spec.dtype)
+            for name, spec in specs.items()
+        }
+        return _specs.call_model(model, inputs)
+
+    spec = tf.TensorSpec((batch_size,), tf.string, name="text")
+    return serve_text, [spec]
+
+
+def _signature_info(function):
+    _, keywords = function.structured_input_signature
+    inputs = {
+        name: {
+            "shape": [-1 if s is None else s for s in spec.shape],
+            "dtype": spec.dtype.name,
+        }
+        for name, spec in keywords.items()
+    }
+    outputs = {
+        name: {
+            "shape": [-1 if s is None else s for s in spec.shape],
+            "dtype": spec.dtype.name,
+        }
+        for name, spec in function.structured_outputs.items()
+    }
+    return inputs, outputs
+
+
+def to_saved_model(
+    model,
+    path,
+    preprocessor=None,
+    batch_size=None,
+    sequence_length=None,
+    sample_data=None,
+    sample_text=None,
+    num_samples=4,
+    check=True,
+):
+    """Writes `model` as a SavedModel with named serving signatures.
+
+    Signatures: `serving_default` takes the model's inputs by name (for
+    BERT: `token_ids`, `segment_ids`, `padding_mask`) and returns its
+    outputs by name. With `preprocessor`, `serving_default` takes `text`
+    (a string vector) and runs the preprocessor inside the graph; the id
+    signature is then `serve_token_ids`.
+
+    Args:
+        model: a Keras model.
+        path: the folder to write; replaced only once the new one is
+            complete.
+        preprocessor: None or a keras-hub preprocessor layer mapping a
+            string tensor to the model's inputs (for example
+            `load_bert_preprocessor(folder, sequence_length)`).
+        batch_size, sequence_length: None (dynamic, the default) or ints.
+        sample_data: inputs to compare the reloaded SavedModel with the
+            Keras model on; None draws random valid ones.
+        sample_text: strings to check the text signature on.
+        check: bool. Reload with `tf.saved_model.load` and compare.
+
+    Returns:
+        An `ExportReport` with the differences of every signature's
+        outputs from the Keras model's and the median latency of one call.
+
+    Loading a text signature elsewhere needs `import tensorflow_text`
+    first (keras-hub's tokenizers use its operators).
+
+    Example:
+
+    >>> import os, tempfile
+    >>> import tensorflow as tf
+    >>> from keras_attn import models
+    >>> from keras_attn.export import to_saved_model
+    >>> model = models.bert_backbone("bert_tiny", vocabulary_size=100)
+    >>> folder = os.path.join(tempfile.mkdtemp(), "bert")
+    >>> report = to_saved_model(model, folder)
+    >>> report.max_abs_diff["sequence_output"] < 1e-5
+    True
+    >>> serve = tf.saved_model.load(folder).signatures["serving_default"]
+    >>> sorted(serve.structured_input_signature[1])
+    ['padding_mask', 'segment_ids', 'token_ids']
+    """
+    import tensorflow as tf
+
+    specs = _specs.input_specs(model, batch_size, sequence_length)
+    endpoints = {}
+    if preprocessor is None:
+        endpoints[TEXT_SIGNATURE] = _model_endpoint(model, specs)
+    else:
+        if not preprocessor.built:  # ExportArchive tracks built layers only
+            preprocessor(tf.constant(SAMPLE_TEXT))
+        endpoints[TEXT_SIGNATURE] = _text_endpoint(
+            model, preprocessor, specs, batch_size
+        )
+        endpoints[IDS_SIGNATURE] = _model_endpoint(model, specs)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        tracked = [model] if preprocessor is None else [model, preprocessor]
+        write_saved_model(scratch, endpoints, tracked)
+        replace_folder(scratch, path)
+    finally:
+        if os.path.exists(scratch):
+            shutil.rmtree(scratch, ignore_errors=True)
+    report = ExportReport(
+        path=str(path), format="saved_model", size_bytes=_folder_size(path)
+    )
+    if not check:
+        return report
+    loaded = tf.saved_model.load(str(path))
+    ids_key = IDS_SIGNATURE if preprocessor is not None else TEXT_SIGNATURE
+    ids_signature = loaded.signatures[ids_key]
+    report.inputs, report.outputs = _signature_info(ids_signature)
+    if sample_data is not None:
+        batches = _specs.collect(sample_data, specs, num_samples)
+    else:
+        batches = _specs.sample_inputs(model, specs, count=num_samples)
+    absolute, relative = {}, {}
+    for batch in batches:
+        got = ids_signature(**{k: tf.constant(v) for k, v in batch.items()})
+        expected = _specs.call_model(model, batch)
+        _update(absolute, relative, expected, got)
+    times = []
+    for _ in range(10):
+        start = time.perf_counter()
+        ids_signature(**{k: tf.constant(v) for k, v in batches[0].items()})
+        times.append(time.perf_counter() - start)
+    if preprocessor is not None:
+        text = list(sample_text or SAMPLE_TEXT)
+        text_signature = loaded.signatures[TEXT_SIGNATURE]
+        got = text_signature(text=tf.constant(text))
+        features = preprocessor(tf.constant(text))
+        if isinstance(features, tuple):
+            features = features[0]
+        inputs = {
+            name: tf.cast(features[name], spec.dtype)
+            for name, spec in specs.items()
+        }
+        expected = _specs.call_model(model, inputs)
+        text_abs, text_rel = {}, {}
+        _update(text_abs, text_rel, expected, got)
+        for name in text_abs:
+            absolute[f"text:{name}"] = text_abs[name]
+            relative[f"text:{name}"] = text_rel[name]
+    report.max_abs_diff, report.max_rel_diff = absolute, relative
+    report.samples = len(batches)
+    report.latency_ms = float(np.median(times) * 1000)
+    return report
+
+
+def _update(absolute, relative, expected, got):
+    expected = {name: np.asarray(value) for name, value in expected.items()}
+    got = {name: np.asarray(value) for name, value in got.items()}
+    step_abs, step_rel = compare(expected, got)
+    for name in step_abs:
+        absolute[name] = max(absolute.get(name, 0.0), step_abs[name])
+        relative[name] = max(relative.get(name, 0.0), step_rel[name])

@@ -1,0 +1,422 @@
+"""`to_tflite` checked with the LiteRT interpreter directly.
+
+The reference for every file is the Keras model it came from, run here,
+and the file is read back with `ai_edge_litert`'s own `Interpreter` (not
+our runner): its operator list, tensor types and outputs. Conversions run
+in a child process, so each test costs a few seconds.
+"""
+
+import collections
+import os
+import resource
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+
+from keras_attn import models
+from keras_attn.export import UnsupportedOpsError
+from keras_attn.export import inspect_tflite
+from keras_attn.export import to_tflite
+
+LENGTH = 16
+VOCABULARY = 120
+
+
+def bert_inputs(rows, length=LENGTH, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, VOCABULARY, size=(rows, length)).astype("int32")
+    for row in range(rows):
+        ids[row, rng.integers(1, length + 1) :] = 0
+    return {
+        "token_ids": ids,
+        "segment_ids": (rng.random((rows, length)) < 0.5).astype("int32")
+        * (ids != 0),
+        "padding_mask": (ids != 0).astype("int32"),
+    }
+
+
+def small_bert():
+    return models.bert_backbone(
+        num_layers=2,
+        hidden_dim=32,
+        num_heads=2,
+        intermediate_dim=64,
+        vocabulary_size=VOCABULARY,
+        max_sequence_length=32,
+    )
+
+
+def run_file(path, inputs, signature="serving_default"):
+    """Runs one row at a time through the interpreter; stacks the rows."""
+    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    runner = interpreter.get_signature_runner(signature)
+    rows = len(next(iter(inputs.values())))
+    outputs = collections.defaultdict(list)
+    for row in range(rows):
+        result = runner(**{k: v[row : row + 1] for k, v in inputs.items()})
+        for name, value in result.items():
+            outputs[name].append(value)
+    return {name: np.concatenate(value) for name, value in outputs.items()}
+
+
+def op_names(path):
+    interpreter = Interpreter(model_path=str(path))
+    return collections.Counter(
+        op["op_name"] for op in interpreter._get_ops_details()
+    )
+
+
+@pytest.fixture(scope="module")
+def bert():
+    keras.utils.set_random_seed(7)
+    return small_bert()
+
+
+@pytest.fixture(scope="module")
+def bert_float32(bert, tmp_path_factory):
+    path = tmp_path_factory.mktemp("bert") / "bert.tflite"
+    report = to_tflite(bert, path, sequence_length=LENGTH, latency_runs=3)
+    return path, report
+
+
+def test_float32_equals_keras_with_builtin_ops_and_static_shapes(
+    bert, bert_float32
+):
+    path, report = bert_float32
+    inputs = bert_inputs(6, seed=1)
+    got = run_file(path, inputs)
+    want = bert(inputs)
+    for name in ("sequence_output", "pooled_output"):
+        diff = np.max(np.abs(got[name] - np.asarray(want[name])))
+        assert diff <= 1e-4, (name, diff)
+    ops = op_names(path)
+    assert not [name for name in ops if name.startswith("Flex")]
+    # Fixed shapes: nothing computes a shape at run time.
+    assert not {"SHAPE", "REDUCE_PROD", "PACK"} & set(ops)
+    assert dict(ops) == report.ops  # our flatbuffer count, their reading
+    assert report.non_builtin_ops == {}
+    assert report.size_bytes == os.path.getsize(path)
+    assert report.max_abs_diff["sequence_output"] <= 1e-4
+    assert report.latency_ms > 0
+
+
+def test_report_prints_and_saves(bert_float32, tmp_path):
+    _, report = bert_float32
+    text = str(report)
+    assert "FULLY_CONNECTED" in text and "latency" in text
+    report.save(tmp_path / "report.json")
+    import json
+
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["ops"] == report.ops
+    assert saved["max_abs_diff"] == report.max_abs_diff
+
+
+def test_inspect_reads_signature_and_ops(bert_float32):
+    path, report = bert_float32
+    info = inspect_tflite(path)
+    inputs = info["signatures"]["serving_default"]["inputs"]
+    assert inputs["token_ids"] == {"shape": [1, LENGTH], "dtype": "int32"}
+    outputs = info["signatures"]["serving_default"]["outputs"]
+    assert outputs["sequence_output"]["shape"] == [1, LENGTH, 32]
+    assert info["ops"] == report.ops
+
+
+def test_dynamic_length_runs_at_several_lengths(bert, tmp_path):
+    path = tmp_path / "dynamic.tflite"
+    to_tflite(bert, path, sequence_length=None, measure_latency=False)
+    interpreter = Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner("serving_default")
+    for length in (5, 23):
+        inputs = bert_inputs(1, length=length, seed=length)
+        got = runner(**inputs)
+        want = bert(inputs)
+        diff = np.max(np.abs(got["sequence_output"] - want["sequence_output"]))
+        assert diff <= 1e-4
+        assert got["sequence_output"].shape == (1, length, 32)
+
+
+def test_float16_halves_the_file_within_1e_2(bert, bert_float32, tmp_path):
+    path = tmp_path / "half.tflite"
+    report = to_tflite(
+        bert,
+        path,
+        quantization="float16",
+        sequence_length=LENGTH,
+        measure_latency=False,
+    )
+    inputs = bert_inputs(4, seed=3)
+    got = run_file(path, inputs)
+    diff = np.max(
+        np.abs(
+            got["sequence_output"] - np.asarray(bert(inputs)["sequence_output"])
+        )
+    )
+    assert diff <= 1e-2
+    interpreter = Interpreter(model_path=str(path))
+    stored = {
+        d["dtype"]
+        for d in interpreter.get_tensor_details()
+        if tuple(d["shape"]) == (64, 32)
+    }  # the (out, in) FFN kernels
+    assert np.float16 in stored
+    # Weights shrink by half; this tiny graph's structure does not.
+    assert report.size_bytes < 0.7 * bert_float32[1].size_bytes
+
+
+def test_dynamic_int8_stores_int8_weights(bert, bert_float32, tmp_path):
+    path = tmp_path / "dynamic_int8.tflite"
+    report = to_tflite(
+        bert,
+        path,
+        quantization="dynamic_int8",
+        sequence_length=LENGTH,
+        measure_latency=False,
+    )
+    interpreter = Interpreter(model_path=str(path))
+    weights = [
+        detail
+        for detail in interpreter.get_tensor_details()
+        if len(detail["shape"]) == 2
+        and detail["shape"][1] == 32
+        and detail["shape"][0] == 64
+    ]
+    assert weights and all(w["dtype"] == np.int8 for w in weights)
+    assert report.size_bytes < 0.6 * bert_float32[1].size_bytes
+    # Activations stay float: outputs stay near the float model's.
+    assert report.max_rel_diff["sequence_output"] < 0.1
+
+
+def test_full_int8_from_a_tf_data_pipeline(bert, tmp_path):
+    # Calibration from a pipeline of (inputs, labels) batches of length 24,
+    # cut to the exported 16.
+    inputs = bert_inputs(40, length=24, seed=4)
+    labels = np.zeros(40, "int32")
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels)).batch(8)
+    path = tmp_path / "int8.tflite"
+    report = to_tflite(
+        bert,
+        path,
+        quantization="int8",
+        representative_data=dataset,
+        sequence_length=LENGTH,
+        measure_latency=False,
+    )
+    interpreter = Interpreter(model_path=str(path))
+    tensors = interpreter.get_tensor_details()
+    fully_connected = [
+        op
+        for op in interpreter._get_ops_details()
+        if op["op_name"] == "FULLY_CONNECTED"
+    ]
+    assert fully_connected
+    for op in fully_connected:  # int8 in, int8 weights: integer kernels
+        assert tensors[op["inputs"][0]]["dtype"] == np.int8
+        assert tensors[op["inputs"][1]]["dtype"] == np.int8
+    # The interface stays as the Keras model's.
+    details = interpreter.get_signature_runner().get_input_details()
+    assert details["token_ids"]["dtype"] == np.int32
+    assert report.max_rel_diff["pooled_output"] < 0.25
+
+
+def test_int8_needs_representative_data(bert, tmp_path):
+    with pytest.raises(ValueError, match="representative_data"):
+        to_tflite(bert, tmp_path / "x.tflite", quantization="int8")
+
+
+def test_calibration_data_with_missing_inputs_is_refused(bert, tmp_path):
+    data = {"token_ids": np.ones((4, LENGTH), "int32")}
+    with pytest.raises(ValueError, match="lacks inputs"):
+        to_tflite(
+            bert,
+            tmp_path / "x.tflite",
+            quantization="int8",
+            representative_data=data,
+            sequence_length=LENGTH,
+        )
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"quantization": "int4"}, "quantization"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_bad_arguments(bert, tmp_path, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        to_tflite(bert, tmp_path / "x.tflite", **arguments)
+
+
+def test_output_must_be_a_tflite_file(bert, tmp_path):
+    with pytest.raises(ValueError, match=r"\.tflite"):
+        to_tflite(bert, tmp_path / "model.bin")
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class Determinant(keras.layers.Layer):
+    """A layer whose TensorFlow op has no TFLite builtin."""
+
+    def call(self, x):
+        return tf.linalg.det(x)
+
+
+def flex_model():
+    inputs = keras.Input((3, 3), name="matrix")
+    return keras.Model(inputs, Determinant()(inputs))
+
+
+def test_flex_ops_are_refused_by_name_and_nothing_is_overwritten(tmp_path):
+    path = tmp_path / "det.tflite"
+    path.write_bytes(b"an earlier good file")
+    with pytest.raises(UnsupportedOpsError, match="MatrixDeterminant") as error:
+        to_tflite(flex_model(), path)
+    assert any("MatrixDeterminant" in name for name in error.value.ops)
+    assert path.read_bytes() == b"an earlier good file"
+
+
+def test_flex_ops_can_be_allowed_explicitly(tmp_path):
+    path = tmp_path / "det.tflite"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = to_tflite(flex_model(), path, allow_flex=True)
+    assert any("non-builtin" in str(w.message) for w in caught)
+    assert any("MatrixDeterminant" in name for name in report.non_builtin_ops)
+    assert path.exists()
+
+
+def test_vit_and_text_classifier_float32(tmp_path):
+    vit = models.vit_classifier(10, "vit_digits")
+    images = np.random.default_rng(5).random((3, 8, 8, 1)).astype("float32")
+    path = tmp_path / "vit.tflite"
+    report = to_tflite(
+        vit,
+        path,
+        sample_data={"images": images},
+        num_samples=3,
+        measure_latency=False,
+    )
+    got = run_file(path, {"images": images})
+    (name,) = got
+    assert np.max(np.abs(got[name] - np.asarray(vit(images)))) <= 1e-4
+    assert report.samples == 3
+
+    classifier = models.bert_text_classifier(small_bert(), num_classes=3)
+    path = tmp_path / "classifier.tflite"
+    to_tflite(classifier, path, sequence_length=LENGTH, measure_latency=False)
+    inputs = bert_inputs(3, seed=6)
+    got = run_file(path, inputs)
+    (name,) = got
+    assert np.max(np.abs(got[name] - np.asarray(classifier(inputs)))) <= 1e-4
+
+
+def test_on_device_translator_matches_greedy_decode(tmp_path):
+    from keras_attn.models import Translator
+    from keras_attn.models import train_translation_tokenizer
+    from keras_attn.models.decoding import greedy_decode
+    from keras_attn.models.translation import END_ID
+    from keras_attn.models.translation import START_ID
+
+    sentences = ["one two three", "un deux trois", "four five", "quatre cinq"]
+    tokenizer = train_translation_tokenizer(sentences * 10, vocabulary_size=24)
+    model = models.transformer_translator("translator_tiny", vocabulary_size=24)
+    translator = Translator(
+        model, tokenizer, max_source_length=8, max_target_length=6
+    )
+    path = tmp_path / "translator.tflite"
+    report = to_tflite(translator, path, measure_latency=False)
+    assert "WHILE" in report.ops and report.non_builtin_ops == {}
+    assert report.max_abs_diff == {"tokens": 0.0}
+    source = np.asarray(translator.encode_source(tf.constant(sentences)))
+    got = run_file(path, {"source_ids": source})["tokens"]
+    want = np.asarray(greedy_decode(model, source, 6, START_ID, END_ID))
+    np.testing.assert_array_equal(got, want)
+
+
+def _rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_conversions_run_in_a_worker_that_is_replaced_when_it_grows(
+    tmp_path, monkeypatch
+):
+    from keras_attn.export import litert
+
+    model = small_bert()
+    to_tflite(
+        model,
+        tmp_path / "0.tflite",
+        sequence_length=LENGTH,
+        measure_latency=False,
+        num_samples=1,
+    )
+    first = litert._worker.process.pid
+    before = _rss_mb()
+    to_tflite(
+        model,
+        tmp_path / "1.tflite",
+        sequence_length=LENGTH,
+        measure_latency=False,
+        num_samples=1,
+    )
+    assert litert._worker.process.pid == first  # reused while small
+    # The converter's memory stays in the worker: this process grows by
+    # the traced graphs only, far below one TensorFlow import.
+    assert _rss_mb() - before < 100
+    monkeypatch.setattr(litert, "WORKER_MAX_RSS_MB", 1)
+    to_tflite(
+        model,
+        tmp_path / "2.tflite",
+        sequence_length=LENGTH,
+        measure_latency=False,
+        num_samples=1,
+    )
+    assert litert._worker is None  # over the bound: ended after the job
+    assert not_running(first)
+    monkeypatch.undo()
+    to_tflite(
+        model,
+        tmp_path / "3.tflite",
+        sequence_length=LENGTH,
+        measure_latency=False,
+        num_samples=1,
+    )
+    assert litert._worker.process.pid != first
+
+
+def not_running(pid):
+    """Whether `pid` has ended (and was reaped by its parent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_selected_ops_can_stay_float_in_int8(bert, tmp_path):
+    data = bert_inputs(16, seed=8)
+    path = tmp_path / "mixed.tflite"
+    report = to_tflite(
+        bert,
+        path,
+        quantization="int8",
+        representative_data=data,
+        sequence_length=LENGTH,
+        float_ops=["BATCH_MATMUL"],
+        measure_latency=False,
+    )
+    interpreter = Interpreter(model_path=str(path))
+    tensors = interpreter.get_tensor_details()
+    kinds = collections.defaultdict(set)
+    for op in interpreter._get_ops_details():
+        if op["op_name"] in ("BATCH_MATMUL", "FULLY_CONNECTED"):
+            kinds[op["op_name"]].add(tensors[op["inputs"][1]]["dtype"])
+    assert kinds["BATCH_MATMUL"] == {np.float32}
+    assert kinds["FULLY_CONNECTED"] == {np.int8}
+    assert report.max_rel_diff["pooled_output"] < 0.25
+    with pytest.raises(ValueError, match="float_ops"):
+        to_tflite(bert, tmp_path / "x.tflite", float_ops=["SOFTMAX"])
