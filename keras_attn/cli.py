@@ -29,6 +29,163 @@ def _version(args):
     return 0
 
 
+def _load_for_export(path):
+    """A `.keras` model, or a Translator from its saved folder."""
+    import pathlib
+
+    path = pathlib.Path(path)
+    if path.is_dir():
+        if not (path / "translator.json").is_file():
+            raise SystemExit(
+                f"keras-attn export: {path} is a folder without "
+                "translator.json; expected a .keras file or a folder written "
+                "by Translator.save."
+            )
+        from keras_attn.models import Translator
+
+        return Translator.load(path)
+    if path.suffix != ".keras" or not path.is_file():
+        raise SystemExit(
+            f"keras-attn export: expected an existing .keras file or a "
+            f"Translator folder; received {str(path)!r}."
+        )
+    import keras
+
+    import keras_attn.models  # noqa: F401  (registers the model classes)
+
+    return keras.saving.load_model(path)  # safe_mode stays on
+
+
+def _calibration(path):
+    import numpy as np
+
+    if path is None:
+        return None
+    with np.load(path) as stored:
+        return {key: stored[key] for key in stored.files}
+
+
+def _export(args):
+    from keras_attn import export
+    from keras_attn.models import Translator
+
+    model = _load_for_export(args.model)
+    if args.to == "saved_model":
+        if isinstance(model, Translator):
+            raise SystemExit(
+                "keras-attn export: a Translator exports to tflite (the "
+                "on-device translator); save its model.keras for SavedModel."
+            )
+        if args.quantize:
+            raise SystemExit("keras-attn export: --quantize applies to tflite.")
+        preprocessor = None
+        if args.preprocessor:
+            from keras_attn.models import load_bert_preprocessor
+
+            preprocessor = load_bert_preprocessor(
+                args.preprocessor, sequence_length=args.sequence_length or 128
+            )
+        report = export.to_saved_model(
+            model,
+            args.output,
+            preprocessor=preprocessor,
+            sequence_length=args.sequence_length,
+        )
+    else:
+        options = {}
+        if not isinstance(model, Translator):
+            options = dict(
+                quantization=args.quantize,
+                representative_data=_calibration(args.calibration),
+                batch_size=args.batch_size,
+                allow_flex=args.allow_flex,
+            )
+        try:
+            report = export.to_tflite(
+                model,
+                args.output,
+                sequence_length=args.sequence_length,
+                num_threads=args.threads,
+                **options,
+            )
+        except export.UnsupportedOpsError as error:
+            print(f"keras-attn export: {error}", file=sys.stderr)
+            return 2
+    print(report)
+    if args.report:
+        report.save(args.report)
+        print(f"report written to {args.report}")
+    return 0
+
+
+def _inspect(args):
+    from keras_attn.export import inspect_tflite
+    from keras_attn.export.report import format_inspection
+
+    try:
+        info = inspect_tflite(args.file)
+    except (OSError, ValueError) as error:
+        print(f"keras-attn inspect: {error}", file=sys.stderr)
+        return 2
+    print(format_inspection(info))
+    return 0
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text}")
+    return value
+
+
+def _add_export(commands):
+    parser = commands.add_parser(
+        "export",
+        help="export a .keras model or a Translator to TFLite or SavedModel",
+        description=(
+            "Exports MODEL with keras_attn.export, checks the artifact against "
+            "the Keras model on sample inputs and prints the report: "
+            "operators, size, largest difference, latency."
+        ),
+    )
+    parser.add_argument("model", help="a .keras file or a Translator folder")
+    parser.add_argument(
+        "--to", choices=["tflite", "saved_model"], required=True
+    )
+    parser.add_argument(
+        "--output", required=True, help="file or folder to write"
+    )
+    parser.add_argument(
+        "--quantize", choices=["float16", "dynamic_int8", "int8"], default=None
+    )
+    parser.add_argument(
+        "--calibration",
+        help="for int8: an .npz with one array per model input, examples "
+        "along the first axis",
+    )
+    parser.add_argument("--sequence-length", type=_positive, default=None)
+    parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=1,
+        help="fixed batch of the .tflite file (default 1)",
+    )
+    parser.add_argument(
+        "--preprocessor",
+        help="saved_model only: a Hugging Face BERT folder (vocab.txt) "
+        "whose tokenizer goes into the signature, which then takes strings",
+    )
+    parser.add_argument("--allow-flex", action="store_true")
+    parser.add_argument("--threads", type=_positive, default=2)
+    parser.add_argument("--report", help="also write the report here as JSON")
+    parser.set_defaults(func=_export)
+    inspect = commands.add_parser(
+        "inspect", help="list a .tflite file's inputs, outputs and operators"
+    )
+    inspect.add_argument("file")
+    inspect.set_defaults(func=_inspect)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-attn",
@@ -48,6 +205,7 @@ def build_parser():
     demo.add_argument("--examples", type=int, default=4000)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_demo)
+    _add_export(commands)
     version = commands.add_parser("version", help="print versions")
     version.set_defaults(func=_version)
     return parser
