@@ -48,6 +48,9 @@ MODELS = {
         mlp_dim=768,
     ),
 }
+# The bars for the largest output difference from the Keras model;
+# int8 files are judged by task accuracy (benchmarks/quantized_accuracy.py).
+PARITY_BARS = {"float32": 1e-4, "float16": 1e-2}
 TINY = {
     "bert": dict(
         vocabulary_size=200,
@@ -355,6 +358,15 @@ def main(argv=None):
     print()
     print(f"{args.threads} threads, batch 1, sequence {args.sequence_length}")
     print(table(rows))
+    for row in rows:
+        bar = PARITY_BARS.get(row["quantization"])
+        if bar is not None:
+            diff = row["keras_attn"]["max_abs_diff_vs_keras_hub"]
+            verdict = "within" if diff <= bar else "OVER"
+            print(
+                f"parity: {row['model']} {row['quantization']} max |diff| "
+                f"{diff:.2g} from keras-hub, {verdict} the {bar:g} bar"
+            )
     anchors = {
         row["model"]: row["keras"]["latency_ms"]
         for row in rows
