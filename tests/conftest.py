@@ -14,3 +14,23 @@ def _fresh_state():
     yield
     keras.config.set_dtype_policy("float32")
     keras.backend.clear_session()
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection
+def pytest_collection_modifyitems(config, items):
+    """Starts the child processes of tests that wait on one (see
+    `test_backends.py`), so that they run beside the rest of the suite."""
+    for item in items:
+        start = getattr(
+            getattr(item, "module", None), "start_in_background", None
+        )
+        if start is not None:
+            start(item.name)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for item in session.items:
+        stop = getattr(getattr(item, "module", None), "stop_all", None)
+        if stop is not None:
+            stop()
+            return

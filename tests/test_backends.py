@@ -1,43 +1,101 @@
-"""The layer tests under the other Keras backend, in a child process.
+"""The layer tests under the other Keras backend, in child processes.
 
 CI runs the whole suite on the TensorFlow backend; this runs
 `tests/layers` again with `KERAS_BACKEND=jax` (or TensorFlow, if the suite
-itself runs on JAX), so both backends are covered by one test command.
+itself runs on JAX), and the translator's decoders under `jax.jit`, so
+both backends are covered by one test command.
+
+The suite keeps about one of CI's two cores busy on average, so the
+children start when the tests are collected (`conftest.py` calls
+`start_in_background`) and run beside the rest; each test then waits for
+its child's result. Run alone, a test starts its child itself.
 """
 
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import keras
 
 TESTS = Path(__file__).resolve().parent
+OTHER = "jax" if keras.backend.backend() != "jax" else "tensorflow"
+_RUNNING = {}
+
+
+def _layer_tests_command():
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(TESTS / "layers"),
+    ], OTHER
+
+
+def _jax_decoding_command():
+    return [sys.executable, "-c", JAX_DECODING], "jax"
+
+
+def _commands():
+    return {
+        "test_layer_tests_pass_on_the_other_backend": _layer_tests_command,
+        "test_translator_decoding_compiles_under_jax": _jax_decoding_command,
+    }
+
+
+def start_in_background(test_name):
+    """Starts the child process `test_name` checks, once."""
+    make = _commands().get(test_name)
+    if make is None or test_name in _RUNNING:
+        return
+    command, backend = make()
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    output = tempfile.TemporaryFile()
+    process = subprocess.Popen(
+        command,
+        cwd=TESTS,  # keeps a source checkout off sys.path
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    _RUNNING[test_name] = (process, output)
+
+
+def stop_all():
+    """Ends children whose tests did not run (deselected, interrupted)."""
+    for process, output in _RUNNING.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        output.close()
+    _RUNNING.clear()
+
+
+def _result(test_name, timeout):
+    """(exit code, output) of the child for `test_name`."""
+    start_in_background(test_name)
+    process, output = _RUNNING.pop(test_name)
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+    output.seek(0)
+    text = output.read().decode(errors="replace")
+    output.close()
+    return code, text
 
 
 def test_layer_tests_pass_on_the_other_backend():
-    current = keras.backend.backend()
-    other = "jax" if current != "jax" else "tensorflow"
-    env = dict(os.environ, KERAS_BACKEND=other, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            str(TESTS / "layers"),
-        ],
-        cwd=TESTS,  # keeps a source checkout off sys.path
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
-    assert result.returncode == 0, f"{other} backend:\n{tail}"
-    assert " passed" in result.stdout, tail
+    code, output = _result("test_layer_tests_pass_on_the_other_backend", 1500)
+    tail = "\n".join(output.splitlines()[-60:])
+    assert code == 0, f"{OTHER} backend:\n{tail}"
+    assert " passed" in output, tail
 
 
 JAX_DECODING = """
@@ -62,15 +120,7 @@ for name, decode, extra in [
 
 
 def test_translator_decoding_compiles_under_jax():
-    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, "-c", JAX_DECODING],
-        cwd=TESTS,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
-    assert result.returncode == 0, tail
-    assert "greedy ok" in result.stdout and "beam ok" in result.stdout, tail
+    code, output = _result("test_translator_decoding_compiles_under_jax", 600)
+    tail = "\n".join(output.splitlines()[-30:])
+    assert code == 0, tail
+    assert "greedy ok" in output and "beam ok" in output, tail
