@@ -30,13 +30,24 @@ import time
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
-VARIANTS = [
-    ("float32", None, None),
-    ("float16", "float16", None),
-    ("dynamic_int8", "dynamic_int8", None),
-    ("int8", "int8", None),
-    ("int8_float_bmm", "int8", ["BATCH_MATMUL"]),
+# Layer norm as TFLite spells it, plus the attention's softmax and GELU.
+NORM_AND_ATTENTION = [
+    "MEAN",
+    "SQUARED_DIFFERENCE",
+    "RSQRT",
+    "SOFTMAX",
+    "GELU",
+    "BATCH_MATMUL",
 ]
+VARIANTS = {
+    "float32": (None, None),
+    "float16": ("float16", None),
+    "dynamic_int8": ("dynamic_int8", None),
+    "int8": ("int8", None),
+    "int8_float_bmm": ("int8", ["BATCH_MATMUL"]),
+    "int8_float_norm_attention": ("int8", NORM_AND_ATTENTION),
+}
+DEFAULT_VARIANTS = "float32,float16,dynamic_int8,int8,int8_float_bmm"
 
 
 def evaluate_tflite(path, inputs, labels):
@@ -53,7 +64,7 @@ def evaluate_tflite(path, inputs, labels):
 
 
 def compare_variants(
-    model, name, inputs, labels, calibration, workdir, **options
+    model, name, inputs, labels, calibration, workdir, variants, **options
 ):
     from keras_attn.export import to_tflite
 
@@ -66,7 +77,8 @@ def compare_variants(
         f"[{name}] Keras accuracy {keras_accuracy:.4f} on {len(labels)}",
         flush=True,
     )
-    for label, quantization, float_ops in VARIANTS:
+    for label in variants:
+        quantization, float_ops = VARIANTS[label]
         path = workdir / f"{name}_{label}.tflite"
         start = time.perf_counter()
         report = to_tflite(
@@ -113,7 +125,13 @@ def digits_task(args, workdir):
     x_train, x_test, _, y_test = load_digits_split(seed=0)
     calibration = {"images": x_train[: args.calibration]}
     return compare_variants(
-        model, "digits", {"images": x_test}, y_test, calibration, workdir
+        model,
+        "digits",
+        {"images": x_test},
+        y_test,
+        calibration,
+        workdir,
+        args.variants,
     )
 
 
@@ -134,8 +152,6 @@ def sst2_task(args, workdir):
     import keras
     import tensorflow as tf
 
-    from keras_attn.models import bert_text_classifier
-    from keras_attn.models import load_bert
     from keras_attn.models import load_bert_preprocessor
 
     labels, sentences = read_sst2(args.sst2)
@@ -150,9 +166,34 @@ def sst2_task(args, workdir):
 
     x_train, x_test = features(train), features(test)
     y_train, y_test = labels[train], labels[test]
+    if args.load_model:
+        import keras_attn.models  # noqa: F401  (registers the classes)
+
+        model = keras.saving.load_model(args.load_model)
+    else:
+        model = fine_tune(args, x_train, y_train)
+    calibration = {k: v[: args.calibration] for k, v in x_train.items()}
+    return compare_variants(
+        model,
+        "sst2",
+        x_test,
+        y_test,
+        calibration,
+        workdir,
+        args.variants,
+        sequence_length=args.sequence_length,
+    )
+
+
+def fine_tune(args, x_train, y_train):
+    import keras
+
+    from keras_attn.models import bert_text_classifier
+    from keras_attn.models import load_bert
+
     keras.utils.set_random_seed(0)
     model = bert_text_classifier(load_bert(args.minilm), num_classes=2)
-    steps = args.epochs * int(np.ceil(len(train) / args.batch_size))
+    steps = args.epochs * int(np.ceil(len(y_train) / args.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, steps, warmup_target=args.learning_rate, warmup_steps=steps // 10
     )
@@ -173,16 +214,9 @@ def sst2_task(args, workdir):
         f"[sst2] fine-tuning took {time.perf_counter() - start:.0f} s",
         flush=True,
     )
-    calibration = {k: v[: args.calibration] for k, v in x_train.items()}
-    return compare_variants(
-        model,
-        "sst2",
-        x_test,
-        y_test,
-        calibration,
-        workdir,
-        sequence_length=args.sequence_length,
-    )
+    if args.save_model:
+        model.save(args.save_model)
+    return model
 
 
 def main(argv=None):
@@ -199,8 +233,21 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--calibration", type=int, default=200)
+    parser.add_argument(
+        "--variants",
+        default=DEFAULT_VARIANTS,
+        help=f"comma-separated, from {sorted(VARIANTS)}",
+    )
+    parser.add_argument("--save-model", help="sst2: keep the fine-tuned model")
+    parser.add_argument(
+        "--load-model", help="sst2: skip fine-tuning, load this"
+    )
     parser.add_argument("--output", help="write the rows as JSON here")
     args = parser.parse_args(argv)
+    args.variants = [name.strip() for name in args.variants.split(",")]
+    unknown = sorted(set(args.variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants {unknown}; expected {sorted(VARIANTS)}")
     tasks = [task.strip() for task in args.tasks.split(",")]
     if "sst2" in tasks and not args.minilm:
         parser.error("--minilm FOLDER is needed for the sst2 task")
