@@ -2,10 +2,11 @@
 
 The model is traced once into a SavedModel with fixed input shapes (batch
 1 and the sequence length by default: no SHAPE arithmetic at run time),
-converted in a child process (the converter's memory goes back when it
-ends), restricted to TFLite's builtin operators unless the caller opts
-in to Flex, and then run side by side with the Keras model to report the
-difference and the latency.
+converted in a worker process (TensorFlow's converter keeps memory; the
+worker is replaced once it grows past `WORKER_MAX_RSS_MB`), restricted to
+TFLite's builtin operators unless the caller opts in to Flex, and then run
+side by side with the Keras model to report the difference and the
+latency.
 """
 
 import atexit
@@ -456,8 +457,8 @@ def to_tflite(
 
     The model is traced with fixed shapes (batch `batch_size`, every
     unknown length `sequence_length`), converted with TFLite's builtin
-    operators only in a child process, then run with the LiteRT
-    interpreter next to the Keras model on sample inputs.
+    operators only in the converter worker process, then run with the
+    LiteRT interpreter next to the Keras model on sample inputs.
 
     Args:
         model: a Keras model (any of `keras_attn.models`; dict, list or
