@@ -392,9 +392,14 @@ def compare(reference, candidate):
     return absolute, relative
 
 
-def _merge(total, part):
-    for name, value in part.items():
-        total[name] = max(total.get(name, 0.0), value)
+def accumulate(absolute, relative, expected, got):
+    """Folds one batch's differences into running per-output maxima."""
+    expected = {name: np.asarray(value) for name, value in expected.items()}
+    got = {name: np.asarray(value) for name, value in got.items()}
+    step_abs, step_rel = compare(expected, got)
+    for name in step_abs:
+        absolute[name] = max(absolute.get(name, 0.0), step_abs[name])
+        relative[name] = max(relative.get(name, 0.0), step_rel[name])
 
 
 def _file_info(details):
@@ -419,14 +424,7 @@ def check_tflite(
     report.outputs = _file_info(runner.output_details)
     absolute, relative = {}, {}
     for batch in batches:
-        expected = {
-            name: np.asarray(value)
-            for name, value in reference_fn(batch).items()
-        }
-        got = runner(batch)
-        step_abs, step_rel = compare(expected, got)
-        _merge(absolute, step_abs)
-        _merge(relative, step_rel)
+        accumulate(absolute, relative, reference_fn(batch), runner(batch))
     report.max_abs_diff, report.max_rel_diff = absolute, relative
     report.samples = len(batches)
     report.num_threads = num_threads

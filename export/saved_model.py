@@ -15,7 +15,7 @@ import numpy as np
 
 from keras_attn.export import _specs
 from keras_attn.export.litert import _model_endpoint
-from keras_attn.export.litert import compare
+from keras_attn.export.litert import accumulate
 from keras_attn.export.litert import write_saved_model
 from keras_attn.export.report import ExportReport
 
@@ -52,18 +52,25 @@ def replace_folder(source, target):
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _text_to_outputs(model, preprocessor, specs, text):
+    """The model's outputs for a string tensor, through the preprocessor."""
+    import tensorflow as tf
+
+    features = preprocessor(text)
+    if isinstance(features, tuple):  # (x, y, sample_weight) packs
+        features = features[0]
+    inputs = {
+        name: tf.cast(features[name], spec.dtype)
+        for name, spec in specs.items()
+    }
+    return _specs.call_model(model, inputs)
+
+
 def _text_endpoint(model, preprocessor, specs, batch_size):
     import tensorflow as tf
 
     def serve_text(text):
-        features = preprocessor(text)
-        if isinstance(features, tuple):  # (x, y, sample_weight) packs
-            features = features[0]
-        inputs = {
-            name: tf.cast(features[name], spec.dtype)
-            for name, spec in specs.items()
-        }
-        return _specs.call_model(model, inputs)
+        return _text_to_outputs(model, preprocessor, specs, text)
 
     spec = tf.TensorSpec((batch_size,), tf.string, name="text")
     return serve_text, [spec]
@@ -182,7 +189,7 @@ def to_saved_model(
     for batch in batches:
         got = ids_signature(**{k: tf.constant(v) for k, v in batch.items()})
         expected = _specs.call_model(model, batch)
-        _update(absolute, relative, expected, got)
+        accumulate(absolute, relative, expected, got)
     times = []
     for _ in range(10):
         start = time.perf_counter()
@@ -192,16 +199,11 @@ def to_saved_model(
         text = list(sample_text or SAMPLE_TEXT)
         text_signature = loaded.signatures[TEXT_SIGNATURE]
         got = text_signature(text=tf.constant(text))
-        features = preprocessor(tf.constant(text))
-        if isinstance(features, tuple):
-            features = features[0]
-        inputs = {
-            name: tf.cast(features[name], spec.dtype)
-            for name, spec in specs.items()
-        }
-        expected = _specs.call_model(model, inputs)
+        expected = _text_to_outputs(
+            model, preprocessor, specs, tf.constant(text)
+        )
         text_abs, text_rel = {}, {}
-        _update(text_abs, text_rel, expected, got)
+        accumulate(text_abs, text_rel, expected, got)
         for name in text_abs:
             absolute[f"text:{name}"] = text_abs[name]
             relative[f"text:{name}"] = text_rel[name]
@@ -209,12 +211,3 @@ def to_saved_model(
     report.samples = len(batches)
     report.latency_ms = float(np.median(times) * 1000)
     return report
-
-
-def _update(absolute, relative, expected, got):
-    expected = {name: np.asarray(value) for name, value in expected.items()}
-    got = {name: np.asarray(value) for name, value in got.items()}
-    step_abs, step_rel = compare(expected, got)
-    for name in step_abs:
-        absolute[name] = max(absolute.get(name, 0.0), step_abs[name])
-        relative[name] = max(relative.get(name, 0.0), step_rel[name])
