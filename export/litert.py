@@ -25,6 +25,7 @@ from keras_attn.export import _specs
 from keras_attn.export.report import ExportReport
 from keras_attn.export.report import count_ops
 from keras_attn.export.report import non_builtin_ops
+from keras_attn.export.report import tensor_info
 
 QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
 SIGNATURE = "serving_default"
@@ -402,16 +403,6 @@ def accumulate(absolute, relative, expected, got):
         relative[name] = max(relative.get(name, 0.0), step_rel[name])
 
 
-def _file_info(details):
-    return {
-        name: {
-            "shape": [int(size) for size in detail["shape_signature"]],
-            "dtype": np.dtype(detail["dtype"]).name,
-        }
-        for name, detail in details.items()
-    }
-
-
 def check_tflite(
     report, reference_fn, batches, num_threads=2, measure_latency=True, runs=20
 ):
@@ -420,8 +411,8 @@ def check_tflite(
     `reference_fn` maps an input batch to the expected `{output: array}`.
     """
     runner = LiteRTRunner(report.path, SIGNATURE, num_threads=num_threads)
-    report.inputs = _file_info(runner.input_details)
-    report.outputs = _file_info(runner.output_details)
+    report.inputs = tensor_info(runner.input_details)
+    report.outputs = tensor_info(runner.output_details)
     absolute, relative = {}, {}
     for batch in batches:
         accumulate(absolute, relative, reference_fn(batch), runner(batch))

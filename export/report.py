@@ -81,11 +81,15 @@ def non_builtin_ops(blob):
     }
 
 
-def _tensor_info(details):
+def tensor_info(details):
+    """`{name: {"shape": [...], "dtype": str}}` from a signature runner's
+    input or output details; -1 marks a dynamic dimension."""
+    import numpy as np
+
     return {
         name: {
             "shape": [int(size) for size in detail["shape_signature"]],
-            "dtype": getattr(detail["dtype"], "__name__", str(detail["dtype"])),
+            "dtype": np.dtype(detail["dtype"]).name,
         }
         for name, detail in details.items()
     }
@@ -133,8 +137,8 @@ def inspect_tflite(path):
     for key in interpreter.get_signature_list():
         runner = interpreter.get_signature_runner(key)
         signatures[key] = {
-            "inputs": _tensor_info(runner.get_input_details()),
-            "outputs": _tensor_info(runner.get_output_details()),
+            "inputs": tensor_info(runner.get_input_details()),
+            "outputs": tensor_info(runner.get_output_details()),
         }
     return {
         "path": path,
