@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
@@ -13,6 +14,9 @@ from keras_attn import models
 @pytest.fixture(scope="module")
 def saved_vit(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
+    # Seeded here: a module fixture runs before the per-test seeding, so
+    # its weights would otherwise depend on which tests ran first.
+    keras.utils.set_random_seed(0)
     model = models.vit_classifier(10, "vit_digits")
     path = folder / "vit.keras"
     model.save(path)
