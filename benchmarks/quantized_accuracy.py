@@ -39,6 +39,15 @@ NORM_AND_ATTENTION = [
     "GELU",
     "BATCH_MATMUL",
 ]
+# Every other operator a BERT classifier converts to.
+NOT_DENSE = NORM_AND_ATTENTION + [
+    "ADD",
+    "SUB",
+    "MUL",
+    "SELECT_V2",
+    "GATHER",
+    "TANH",
+]
 VARIANTS = {
     "float32": (None, None),
     "float16": ("float16", None),
@@ -46,6 +55,17 @@ VARIANTS = {
     "int8": ("int8", None),
     "int8_float_bmm": ("int8", ["BATCH_MATMUL"]),
     "int8_float_norm_attention": ("int8", NORM_AND_ATTENTION),
+    # The attention's mask fill (SELECT_V2) and softmax in float32 too: the
+    # fill of Keras's fused attention stretches SELECT_V2's int8 range to
+    # about 2e38, which flattens the scores of the allowed keys.
+    "int8_float_attention": ("int8", ["BATCH_MATMUL", "SELECT_V2", "SOFTMAX"]),
+    # Only the dense layers (FULLY_CONNECTED) in int8.
+    "int8_dense_only": ("int8", NOT_DENSE),
+    # The dense layers and the embedding tables (GATHER) in int8.
+    "int8_dense_embeddings": (
+        "int8",
+        [name for name in NOT_DENSE if name != "GATHER"],
+    ),
 }
 DEFAULT_VARIANTS = "float32,float16,dynamic_int8,int8,int8_float_bmm"
 
