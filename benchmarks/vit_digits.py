@@ -20,97 +20,33 @@ in about 3 minutes.
 
 import argparse
 
-# The shorter recipe the accuracy test runs (see the module docstring).
-TEST_RECIPE = {
-    "epochs": 40,
-    "batch_size": 32,
-    "learning_rate": 2e-3,
-    "dropout": 0.0,
-    "label_smoothing": 0.0,
-    "jit_compile": False,
-}
+from keras_attn.demo import DIGITS_RECIPE
+from keras_attn.demo import load_digits_split
+from keras_attn.demo import train_vit_digits
+
+# The shorter recipe the accuracy test runs (see the module docstring); the
+# demo trains with it too.
+TEST_RECIPE = DIGITS_RECIPE
 
 
-def load_digits_split(seed=0):
-    """The digits as `(x_train, x_test, y_train, y_test)`.
+def train_digits(seed=0, **recipe):
+    """`keras_attn.demo.train_vit_digits`, then the held-out accuracy by
+    Keras's own metric.
 
-    Images `(n, 8, 8, 1)` float32 in [0, 1], integer labels; a stratified
-    80/20 split with `random_state=seed`.
+    Returns `(model, accuracy)`.
     """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    digits = load_digits()
-    images = (digits.images / 16.0).astype("float32")[..., None]
-    return train_test_split(
-        images,
-        digits.target,
-        test_size=0.2,
-        stratify=digits.target,
-        random_state=seed,
-    )
-
-
-def train_digits(
-    epochs=100,
-    batch_size=64,
-    learning_rate=2e-3,
-    dropout=0.1,
-    label_smoothing=0.0,
-    seed=0,
-    jit_compile="auto",
-    verbose=2,
-):
-    """Trains `vit_classifier(10, "vit_digits")` on the digits.
-
-    Args:
-        epochs: int. Training epochs.
-        batch_size: int. Training batch size.
-        learning_rate: float. Peak learning rate of the cosine schedule
-            (after a linear warm-up over the first tenth of the steps).
-        dropout: float. The model's dropout rate.
-        label_smoothing: float. Label smoothing of the cross-entropy.
-        seed: int. Seeds Keras (weights, shuffling) and the split.
-        jit_compile: passed to `model.compile`. On two CPU cores, False
-            saves about 20 s of XLA compilation and was no slower per epoch
-            for this small model.
-        verbose: `model.fit` verbosity.
-
-    Returns:
-        `(model, accuracy)`: the trained model and its held-out accuracy.
-    """
-    import keras
     import numpy as np
 
-    from keras_attn import models
-
-    keras.utils.set_random_seed(seed)
-    x_train, x_test, y_train, y_test = load_digits_split(seed)
+    model, _ = train_vit_digits(seed=seed, **recipe)
+    _, x_test, _, y_test = load_digits_split(seed)
     one_hot = np.eye(10, dtype="float32")
-    model = models.vit_classifier(10, "vit_digits", dropout=dropout)
-    steps = epochs * int(np.ceil(len(x_train) / batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, steps, warmup_target=learning_rate, warmup_steps=steps // 10
-    )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.05),
-        loss=keras.losses.CategoricalCrossentropy(
-            from_logits=True, label_smoothing=label_smoothing
-        ),
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-    )
-    model.fit(
-        x_train,
-        one_hot[y_train],
-        batch_size=batch_size,
-        epochs=epochs,
-        verbose=verbose,
-    )
     _, accuracy = model.evaluate(
         x_test, one_hot[y_test], batch_size=256, verbose=0
     )
     return model, accuracy
+
+
+__all__ = ["TEST_RECIPE", "load_digits_split", "train_digits"]
 
 
 def main(argv=None):

@@ -79,45 +79,16 @@ def plot_sentence(plt, checkpoint, sentence, layer, output):
 
 
 def plot_digits(plt, epochs, output):
-    import keras
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    from keras_attn import demo
 
-    keras.utils.set_random_seed(0)
-    digits = load_digits()
-    images = (digits.images / 16.0).astype("float32")[..., None]
-    x_train, x_test, y_train, y_test = train_test_split(
-        images,
-        digits.target,
-        test_size=0.2,
-        stratify=digits.target,
-        random_state=0,
+    model, history = demo.train_vit_digits(
+        epochs=epochs, batch_size=32, dropout=0.0, seed=0, jit_compile=False
     )
-    model = models.vit_classifier(10, "vit_digits", dropout=0.0)
-    model.compile(
-        keras.optimizers.Adam(2e-3),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    model.fit(x_train, y_train, batch_size=32, epochs=epochs, verbose=2)
-    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    accuracy = history.history["val_accuracy"][-1]
     print(f"vit_digits held-out accuracy after {epochs} epochs: {accuracy:.3f}")
-    maps = models.attention_maps(model, x_test[:8])
-    rollout = viz.attention_rollout(maps)  # (8, T, T)
-    predicted = np.argmax(model.predict(x_test[:8], verbose=0), axis=-1)
-    figure, axes = plt.subplots(2, 4, figsize=(10, 5.5))
-    for index, ax in enumerate(axes.flat):
-        viz.plot_image_attention(
-            x_test[index, ..., 0],
-            rollout[index, 0, 1:],  # the class token over the patches
-            patch_size=2,
-            ax=ax,
-            title=f"true {y_test[index]}, predicted {predicted[index]}",
-        )
-    figure.suptitle("vit_digits: class-token attention rollout")
+    _, x_test, _, y_test = demo.load_digits_split(seed=0)
     path = output / "digits_rollout.png"
-    figure.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(figure)
+    demo.plot_digit_attention(model, x_test, y_test, path)
     return [path]
 
 
