@@ -208,10 +208,13 @@ def build_parser():
         help="folder for the model, .tflite files, results and pictures "
         "(default: %(default)s)",
     )
-    demo.add_argument("--epochs", type=int, default=40)
+    demo.add_argument("--epochs", type=_positive, default=40)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument(
-        "--threads", type=int, default=2, help="LiteRT interpreter threads"
+        "--threads",
+        type=_positive,
+        default=2,
+        help="LiteRT interpreter threads",
     )
     demo.set_defaults(func=_demo)
     _add_export(commands)

@@ -108,3 +108,10 @@ def test_demo_prints_the_table_and_where_files_are(demo_run):
 def test_cli_version(capsys):
     assert cli.main(["version"]) == 0
     assert "keras-attn" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", ["--epochs", "--threads"])
+def test_demo_rejects_a_count_below_one(flag, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["demo", flag, "0"])
+    assert "expected a positive int, got 0" in capsys.readouterr().err
