@@ -265,7 +265,8 @@ def convert_saved_model(
     `calibration` is a list of `{input name: array}` batches (for `int8`).
     Raises UnsupportedOpsError if builtin operators do not suffice and
     `allow_flex` is False. The file at `path` is replaced (by a rename)
-    only on success. Returns `{"ops": ..., "non_builtin_ops": ...}`.
+    only on success. Returns an `ExportReport` of the file (operators and
+    size; no comparison with Keras yet).
     """
     path = pathlib.Path(path)
     candidate = path.with_name(f".{path.name}.partial-{os.getpid()}")
@@ -299,7 +300,14 @@ def convert_saved_model(
         finally:
             if candidate.exists():
                 candidate.unlink()
-    return {"ops": count_ops(blob), "non_builtin_ops": extra}
+    return ExportReport(
+        path=str(path),
+        format="tflite",
+        quantization=quantization,
+        size_bytes=len(blob),
+        ops=count_ops(blob),
+        non_builtin_ops=extra,
+    )
 
 
 class LiteRTRunner:
@@ -532,7 +540,7 @@ def to_tflite(
     with tempfile.TemporaryDirectory() as scratch:
         endpoint = _model_endpoint(model, specs)
         write_saved_model(scratch, {SIGNATURE: endpoint}, [model])
-        result = convert_saved_model(
+        report = convert_saved_model(
             scratch,
             path,
             quantization=quantization,
@@ -542,14 +550,6 @@ def to_tflite(
             float_ops=float_ops,
             timeout=timeout,
         )
-    report = ExportReport(
-        path=str(path),
-        format="tflite",
-        quantization=quantization,
-        size_bytes=path.stat().st_size,
-        ops=result["ops"],
-        non_builtin_ops=result["non_builtin_ops"],
-    )
     if report.non_builtin_ops:
         warnings.warn(
             f"{path} uses non-builtin operators "
@@ -654,16 +654,9 @@ def translator_to_tflite(
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         write_saved_model(scratch, {SIGNATURE: (translate, [spec])}, [model])
-        result = convert_saved_model(
+        report = convert_saved_model(
             scratch, path, input_names=["source_ids"], timeout=timeout
         )
-    report = ExportReport(
-        path=str(path),
-        format="tflite",
-        size_bytes=path.stat().st_size,
-        ops=result["ops"],
-        non_builtin_ops=result["non_builtin_ops"],
-    )
     rng = np.random.default_rng(0)
     vocabulary = parts.vocabulary_size
     batches = []
