@@ -130,6 +130,151 @@ def _inspect(args):
     return 0
 
 
+def _train(args):
+    from keras_attn import tasks
+
+    options = dict(
+        strategy=args.strategy,
+        precision=args.precision,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        validation_freq=args.validation_freq,
+        seed=args.seed,
+        verbose=args.verbose,
+    )
+    if args.learning_rate is None:
+        del options["learning_rate"]  # each job's own default
+    try:
+        if args.job == "text-classifier":
+            tasks.train_text_classifier(
+                args.train,
+                args.output,
+                eval=args.eval,
+                pretrained=args.pretrained,
+                preset=args.preset or "bert_tiny",
+                vocabulary_size=args.vocabulary_size,
+                sequence_length=args.sequence_length,
+                pooling=args.pooling,
+                **options,
+            )
+        elif args.job == "translator":
+            tasks.train_translator(
+                args.train,
+                args.output,
+                eval=args.eval,
+                preset=args.preset or "translator_tiny",
+                vocabulary_size=args.vocabulary_size,
+                max_length=args.max_length,
+                max_pairs=args.max_pairs,
+                beam_size=args.beam_size,
+                **options,
+            )
+        else:
+            tasks.train_vit(
+                args.dataset,
+                args.output,
+                preset=args.preset,
+                image_size=args.image_size,
+                data_dir=args.data_dir,
+                download=args.download,
+                **options,
+            )
+    except (OSError, ValueError) as error:
+        print(f"keras-attn train {args.job}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _add_train(commands):
+    from keras_attn.distribute import PRECISIONS
+    from keras_attn.distribute import STRATEGIES
+
+    train = commands.add_parser(
+        "train",
+        help="train a text classifier, a translator or a ViT with model.fit",
+        description=(
+            "Trains with model.fit under a tf.distribute strategy and "
+            "writes model.keras, history.json, metrics.json, "
+            "eval_predictions.tsv, training_curves.png and TensorBoard "
+            "logs to --output. Run the same command again after a crash "
+            "to resume from the last completed epoch."
+        ),
+    )
+    jobs = train.add_subparsers(dest="job", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--output", required=True, help="folder to write")
+    common.add_argument("--strategy", choices=STRATEGIES, default="auto")
+    common.add_argument("--precision", choices=PRECISIONS, default="float32")
+    common.add_argument("--epochs", type=_positive, default=3)
+    common.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=32,
+        help="global batch, split across replicas (default 32)",
+    )
+    common.add_argument("--learning-rate", type=float, default=None)
+    common.add_argument(
+        "--validation-freq",
+        type=_positive,
+        default=1,
+        help="evaluate the held-out data every N epochs (default 1)",
+    )
+    common.add_argument("--seed", type=int, default=0)
+    common.add_argument("--preset", default=None)
+    common.add_argument(
+        "--verbose", type=int, choices=[0, 1, 2], default=1, help="fit's"
+    )
+
+    text = jobs.add_parser(
+        "text-classifier",
+        parents=[common],
+        help="a BERT classifier on a label<TAB>sentence TSV or CSV",
+    )
+    text.add_argument("--train", required=True, help="TSV or CSV with header")
+    text.add_argument("--eval", help="held-out TSV or CSV (default: 10%%)")
+    text.add_argument(
+        "--pretrained",
+        help="a local Hugging Face BERT folder to fine-tune; without it "
+        "a --preset BERT (default bert_tiny) is trained from scratch",
+    )
+    text.add_argument("--vocabulary-size", type=_positive, default=8000)
+    text.add_argument("--sequence-length", type=_positive, default=128)
+    text.add_argument("--pooling", choices=["pooled", "mean"], default="pooled")
+
+    translator = jobs.add_parser(
+        "translator",
+        parents=[common],
+        help="the Transformer translator on a source<TAB>target TSV",
+    )
+    translator.add_argument("--train", required=True, help="TSV of pairs")
+    translator.add_argument("--eval", help="held-out TSV (default: 10%%)")
+    translator.add_argument("--vocabulary-size", type=_positive, default=2000)
+    translator.add_argument("--max-length", type=_positive, default=32)
+    translator.add_argument("--max-pairs", type=_positive, default=None)
+    translator.add_argument("--beam-size", type=_positive, default=1)
+
+    vit = jobs.add_parser(
+        "vit",
+        parents=[common],
+        help="a Vision Transformer on digits, CIFAR-10 or an image folder",
+    )
+    vit.add_argument(
+        "--dataset",
+        required=True,
+        help="digits (bundled with scikit-learn), cifar10 (TensorFlow "
+        "Datasets) or a folder with one subfolder of images per class",
+    )
+    vit.add_argument("--image-size", type=_positive, default=None)
+    vit.add_argument("--data-dir", help="TensorFlow Datasets data folder")
+    vit.add_argument(
+        "--download",
+        action="store_true",
+        help="let TensorFlow Datasets download CIFAR-10 (163 MB)",
+    )
+    train.set_defaults(func=_train)
+
+
 def _positive(text):
     value = int(text)
     if value < 1:
@@ -218,6 +363,7 @@ def build_parser():
     )
     demo.set_defaults(func=_demo)
     _add_export(commands)
+    _add_train(commands)
     version = commands.add_parser("version", help="print versions")
     version.set_defaults(func=_version)
     return parser

@@ -14,6 +14,14 @@ Example:
 1
 """
 
+__all__ = [
+    "PRECISIONS",
+    "STRATEGIES",
+    "get_strategy",
+    "is_chief",
+    "precision",
+]
+
 import contextlib
 import json
 import os
@@ -131,6 +139,11 @@ def is_chief(strategy):
 
     True except on the non-chief workers of a multi-worker strategy (they
     compute the same weights; only worker 0 writes them).
+
+    Example:
+
+    >>> is_chief(get_strategy("one_device"))
+    True
     """
     extended = strategy.extended
     return bool(getattr(extended, "should_checkpoint", True))

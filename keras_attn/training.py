@@ -11,19 +11,19 @@ validation metric, and the history of every epoch as JSON.
 
 Everything distributed is TensorFlow's: the strategy splits each global
 batch across replicas and all-reduces the gradients.
-
-Example:
-
->>> import numpy as np, keras, tempfile
->>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
->>> y = (x[:, 0] > 0).astype("int32")
->>> result = train(
-...     lambda: keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]),
-...     (x, y), epochs=2, batch_size=16, output_dir=tempfile.mkdtemp(),
-...     learning_rate=1e-2, validation_data=(x, y), verbose=0)
->>> [record["epoch"] for record in result.history]
-[1, 2]
 """
+
+__all__ = [
+    "EpochLog",
+    "KeepBest",
+    "NO_DECAY",
+    "RandomState",
+    "TrainingResult",
+    "epoch_stream",
+    "fine_tuning_optimizer",
+    "plot_history",
+    "train",
+]
 
 import dataclasses
 import json
@@ -145,6 +145,7 @@ def epoch_stream(
 
     Example:
 
+    >>> import tensorflow as tf
     >>> data = tf.data.Dataset.range(5)
     >>> stream, steps = epoch_stream(data, 2, epochs=2, shuffle=False)
     >>> steps, [batch.numpy().tolist() for batch in stream]
@@ -211,6 +212,14 @@ class EpochLog(keras.callbacks.Callback):
     """Writes every epoch's logs to a JSON list, across restarts.
 
     A resumed run keeps the records of the epochs it does not redo.
+
+    Example:
+
+    >>> import json, pathlib, tempfile
+    >>> log = EpochLog(pathlib.Path(tempfile.mkdtemp()) / "history.json")
+    >>> log.on_epoch_end(0, {"loss": 0.5})
+    >>> json.loads(log.path.read_text())
+    [{'epoch': 1, 'loss': 0.5}]
     """
 
     def __init__(self, path, initial_epoch=0):
@@ -235,6 +244,18 @@ class KeepBest(keras.callbacks.Callback):
     The weights go to `weights_path` (written beside, then renamed, so a
     kill never leaves half a file) and the best value and its epoch to
     `weights_path` + `.json`, which a resumed run reads back.
+
+    Example:
+
+    >>> import keras, pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> keep = KeepBest(folder / "best.weights.h5", monitor="val_accuracy")
+    >>> keep.set_model(keras.Sequential([keras.Input((2,)),
+    ...                                  keras.layers.Dense(1)]))
+    >>> keep.on_epoch_end(0, {"val_accuracy": 0.7})
+    >>> keep.on_epoch_end(1, {"val_accuracy": 0.6})
+    >>> keep.mode, keep.best, keep.best_epoch
+    ('max', 0.7, 1)
     """
 
     def __init__(self, weights_path, monitor="val_loss", mode="auto"):
@@ -286,6 +307,16 @@ class RandomState(keras.callbacks.Callback):
     uninterrupted one. This saves them after every epoch in the backup
     folder (`seeds-EPOCH.npz`, the last two kept) and, when a run starts
     from a backup of epoch k, restores those of epoch k.
+
+    Example:
+
+    >>> import keras, tempfile
+    >>> callback = RandomState(tempfile.mkdtemp())
+    >>> callback.set_model(keras.Sequential(
+    ...     [keras.Input((2,)), keras.layers.Dropout(0.5, seed=1)]))
+    >>> callback.on_epoch_end(0)
+    >>> sorted(p.name for p in callback.backup_dir.iterdir())
+    ['seeds-1.npz']
     """
 
     def __init__(self, backup_dir):
@@ -329,6 +360,14 @@ class TrainingResult:
             when chosen on validation.
         output_dir: pathlib.Path.
         strategy: the `tf.distribute.Strategy` used.
+
+    Example:
+
+    >>> import pathlib, tensorflow as tf
+    >>> result = TrainingResult(None, [{"epoch": 1, "loss": 0.7}], None,
+    ...     pathlib.Path("run"), tf.distribute.get_strategy())
+    >>> result.history[-1]["loss"]
+    0.7
     """
 
     model: keras.Model
@@ -450,6 +489,7 @@ def train(
     monitor=None,
     validation_freq=1,
     seed=0,
+    seed_keras=True,
     shuffle=True,
     jit_compile="auto",
     backup=True,
@@ -492,6 +532,10 @@ def train(
             else `"val_loss"`; ignored without validation data.
         validation_freq: int. Validate every this many epochs.
         seed: int. Seeds Keras (weights, dropout) and the shuffling.
+        seed_keras: bool. Call `keras.utils.set_random_seed(seed)` first.
+            Pass False after seeding yourself when a SentencePiece
+            tokenizer already exists: TensorFlow's `set_seed` clears the
+            eager kernel cache, and with it the tokenizer's resource.
         shuffle: bool.
         jit_compile: passed to `model.compile` (Keras turns XLA off under
             a multi-replica strategy).
@@ -502,6 +546,19 @@ def train(
 
     Returns:
         TrainingResult.
+
+    Example:
+
+    >>> import numpy as np, keras, tempfile
+    >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    >>> y = (x[:, 0] > 0).astype("int32")
+    >>> result = train(
+    ...     lambda: keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)
+    ...                               ]),
+    ...     (x, y), epochs=2, batch_size=16, output_dir=tempfile.mkdtemp(),
+    ...     learning_rate=1e-2, validation_data=(x, y), verbose=0)
+    >>> [record["epoch"] for record in result.history]
+    [1, 2]
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(
@@ -525,7 +582,8 @@ def train(
         for stale in ("history.json", "best.weights.h5.json"):
             (files / stale).unlink(missing_ok=True)
 
-    keras.utils.set_random_seed(seed)
+    if seed_keras:
+        keras.utils.set_random_seed(seed)
     stream, steps = epoch_stream(
         _as_examples(train_data),
         batch_size,
@@ -601,6 +659,15 @@ def plot_history(history, path, title=None):
             a Keras `History` / its `.history` dict.
         path: where to write the PNG.
         title: optional figure title.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "curves.png"
+    >>> plot_history([{"epoch": 1, "loss": 0.9, "val_loss": 1.0},
+    ...               {"epoch": 2, "loss": 0.5}], path)
+    >>> path.stat().st_size > 0
+    True
     """
     from keras_attn.viz import _pyplot
 

@@ -4,13 +4,16 @@ import doctest
 
 import pytest
 
+from keras_attn import data
+from keras_attn import distribute
 from keras_attn import export
 from keras_attn import layers
 from keras_attn import models
+from keras_attn import training
 
 PUBLIC = [
     getattr(module, name)
-    for module in (layers, models, export)
+    for module in (layers, models, export, data, distribute, training)
     for name in module.__all__
     if callable(getattr(module, name))
 ]

@@ -1,0 +1,144 @@
+"""`keras-attn train`: each job at a tiny size, and what it writes."""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+import sacrebleu
+
+from keras_attn import cli
+
+WORDS = {
+    1: "good great fine lovely superb".split(),
+    0: "bad awful poor dull boring".split(),
+}
+FILLER = "the film was a and it story".split()
+
+
+def sentiment_tsv(path, count, seed):
+    """Sentences whose label is the polarity of their one opinion word."""
+    rng = np.random.default_rng(seed)
+    lines = ["label\tsentence"]
+    for _ in range(count):
+        label = int(rng.integers(0, 2))
+        words = list(rng.choice(FILLER, size=4)) + [rng.choice(WORDS[label])]
+        rng.shuffle(words)
+        lines.append(f"{label}\t{' '.join(words)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def read_predictions(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    assert rows[0] == ["input", "reference", "prediction"]
+    return rows[1:]
+
+
+COMMON = ["--batch-size", "16", "--verbose", "0", "--strategy", "one_device"]
+
+
+def assert_run_folder(output, epochs):
+    history = json.loads((output / "history.json").read_text())
+    assert [record["epoch"] for record in history] == list(range(1, epochs + 1))
+    assert all(np.isfinite(record["loss"]) for record in history)
+    assert (output / "training_curves.png").stat().st_size > 5_000
+    assert any((output / "logs").rglob("events.out.tfevents.*"))
+    assert not (output / "backup").exists()  # removed once finished
+
+
+def test_text_classifier_from_scratch(tmp_path):
+    train = sentiment_tsv(tmp_path / "train.tsv", 160, seed=0)
+    held_out = sentiment_tsv(tmp_path / "eval.tsv", 40, seed=1)
+    output = tmp_path / "run"
+    code = cli.main(
+        ["train", "text-classifier", "--train", str(train)]
+        + ["--eval", str(held_out), "--output", str(output)]
+        + ["--epochs", "4", "--learning-rate", "3e-3"]
+        + ["--sequence-length", "16", "--vocabulary-size", "200"]
+        + COMMON
+    )
+    assert code == 0
+    assert_run_folder(output, 4)
+    rows = read_predictions(output / "eval_predictions.tsv")
+    expected = held_out.read_text(encoding="utf-8").splitlines()[1:]
+    assert [f"{r[1]}\t{r[0]}" for r in rows] == expected
+    metrics = json.loads((output / "metrics.json").read_text())
+    correct = sum(r[1] == r[2] for r in rows)
+    assert metrics["accuracy"] == pytest.approx(correct / len(rows))
+    # One opinion word decides the label: a tiny BERT learns it.
+    assert metrics["accuracy"] >= 0.8, metrics
+    # The saved model and vocabulary reproduce the written predictions.
+    import keras_attn.models as models
+
+    model = keras.saving.load_model(output / "model.keras")
+    preprocessor = models.load_bert_preprocessor(output, 16)
+    logits = model.predict(preprocessor([r[0] for r in rows]), verbose=0)
+    assert [str(p) for p in np.argmax(logits, -1)] == [r[2] for r in rows]
+
+
+def test_translator_writes_bleu_of_its_predictions(tmp_path):
+    pairs = [
+        (f"{a} {b}", f"{b} {a}")
+        for a in "red green blue black white".split()
+        for b in "cat dog bird fish".split()
+    ]
+    train = tmp_path / "pairs.tsv"
+    train.write_text("\n".join(f"{s}\t{t}" for s, t in pairs) + "\n")
+    output = tmp_path / "run"
+    code = cli.main(
+        ["train", "translator", "--train", str(train), "--output", str(output)]
+        + ["--epochs", "2", "--vocabulary-size", "30", "--max-length", "8"]
+        + COMMON
+    )
+    assert code == 0
+    assert_run_folder(output, 2)
+    rows = read_predictions(output / "eval_predictions.tsv")
+    assert len(rows) == 2  # a tenth of 20 pairs held out
+    assert all(tuple(r[:2]) in pairs for r in rows)
+    metrics = json.loads((output / "metrics.json").read_text())
+    bleu = sacrebleu.corpus_bleu([r[2] for r in rows], [[r[1] for r in rows]])
+    assert metrics["bleu"] == pytest.approx(round(bleu.score, 2))
+    assert {"model.keras", "translator.json", "source.spm"} <= {
+        p.name for p in output.iterdir()
+    }
+
+
+def test_vit_on_an_image_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "images"
+    for name, level in (("dark", 40), ("light", 215)):
+        (folder / name).mkdir(parents=True)
+        for index in range(12):
+            noise = rng.integers(-30, 30, size=(16, 16, 3))
+            pixels = np.clip(level + noise, 0, 255).astype("uint8")
+            keras.utils.save_img(folder / name / f"{index}.png", pixels)
+    output = tmp_path / "run"
+    code = cli.main(
+        ["train", "vit", "--dataset", str(folder), "--output", str(output)]
+        + ["--image-size", "16", "--epochs", "2"]
+        + COMMON
+    )
+    assert code == 0
+    assert_run_folder(output, 2)
+    assert json.loads((output / "classes.json").read_text()) == [
+        "dark",
+        "light",
+    ]
+    rows = read_predictions(output / "eval_predictions.tsv")
+    assert len(rows) == 4  # 20% of each class of 12: 2.4, so 2 each
+    assert {r[1] for r in rows} == {"dark", "light"}
+    model = keras.saving.load_model(output / "model.keras")
+    assert model.input_shape == (None, 16, 16, 3)
+
+
+def test_missing_training_file_is_a_clear_error(tmp_path, capsys):
+    missing = tmp_path / "nope.tsv"
+    code = cli.main(
+        ["train", "text-classifier", "--train", str(missing)]
+        + ["--output", str(tmp_path / "run")]
+    )
+    assert code == 2
+    assert str(missing) in capsys.readouterr().err
