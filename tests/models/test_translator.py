@@ -350,7 +350,9 @@ def text_translator():
     )
     model.fit(
         translator.dataset(pairs, batch_size=32),
-        epochs=4,
+        # 4 epochs gave 39-45 of 50 depending on thread timing; 6 leave
+        # the bar of 40 a margin.
+        epochs=6,
         shuffle=False,
         verbose=0,
     )
@@ -380,6 +382,7 @@ def test_translator_translates_and_survives_save_and_load(
     correct = sum(
         out == ref for out, (_, ref) in zip(greedy, pairs, strict=True)
     )
+    print(f"{correct} of 50 translated exactly")
     assert correct >= 40, list(zip(greedy, pairs, strict=True))[:5]
     text_translator.save(tmp_path / "saved")
     loaded = models.Translator.load(tmp_path / "saved")
