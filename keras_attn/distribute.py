@@ -86,7 +86,8 @@ def get_strategy(name="auto"):
 
     - `"auto"`: `"tpu"` when a TPU is attached (`TPU_NAME`,
       `COLAB_TPU_ADDR` or a local TPU device), else `"mirrored"` when
-      TensorFlow sees a GPU, else the default strategy (one device).
+      TensorFlow sees several GPUs, else the default strategy (the one
+      GPU, or the CPU), where Keras can still use XLA.
       Several workers are never guessed: ask for `"multi_worker"`.
     - `"one_device"`: `OneDeviceStrategy` on the first GPU, else the CPU.
     - `"mirrored"`: `MirroredStrategy` over every visible GPU; without
@@ -119,8 +120,11 @@ def get_strategy(name="auto"):
     if name == "auto":
         if _tpu_configured():
             return _tpu_strategy()
-        if tf.config.list_logical_devices("GPU"):
+        if len(tf.config.list_logical_devices("GPU")) > 1:
             return tf.distribute.MirroredStrategy()
+        # One GPU (TensorFlow places work on it) or the CPU. Under the
+        # default strategy Keras may compile the step with XLA, which it
+        # turns off under any other strategy.
         return tf.distribute.get_strategy()
     if name == "one_device":
         gpus = tf.config.list_logical_devices("GPU")
