@@ -222,8 +222,8 @@ def train_translator(
         train: path of a `source<TAB>target` TSV without header (the
             Tatoeba format).
         output: folder for the translator and reports.
-        eval: optional TSV of the same format; without it, `held_out` of
-            the training pairs are evaluated.
+        eval: optional TSV of the same format; without it, the pairs of
+            `held_out` of the distinct source sentences are evaluated.
         preset: a key of `TRANSLATOR_PRESETS`.
         vocabulary_size: int. Pieces of the joint SentencePiece model.
         max_length: int. Tokens per sentence at most, each side.
@@ -246,10 +246,17 @@ def train_translator(
     pairs = data.read_parallel_text(train, max_pairs=max_pairs)
     _check_sizes(len(pairs), "A translator")
     if eval is None:
-        keep, held = _split(len(pairs), held_out, options.get("seed", 0))
-        eval_pairs = [pairs[i] for i in held]
-        pairs = [pairs[i] for i in keep]
-        _say(f"held out {len(held)} of the training pairs for evaluation")
+        # Split by source sentence: Tatoeba gives one English sentence
+        # several translations, and none may be both trained on and scored.
+        sources = sorted({source for source, _ in pairs})
+        _, held = _split(len(sources), held_out, options.get("seed", 0))
+        held_sources = {sources[i] for i in held}
+        eval_pairs = [p for p in pairs if p[0] in held_sources]
+        pairs = [p for p in pairs if p[0] not in held_sources]
+        _say(
+            f"held out {len(eval_pairs)} pairs ({len(held)} source "
+            "sentences, none of them trained on) for evaluation"
+        )
     else:
         eval_pairs = data.read_parallel_text(eval)
     # Seed before the tokenizer exists: TensorFlow's set_seed clears the
