@@ -37,3 +37,27 @@ def test_attention_maps_writes_its_pictures(tmp_path):
     # drawn too; without it the script says it skipped it.
     if "skipping the sentence" not in out:
         assert "sentence_transformer_layer_2_heads.png" in pictures
+
+
+def test_distributed_help():
+    assert "--workers" in run("distributed.py", "--help")
+
+
+def test_distributed_two_local_workers_agree(tmp_path):
+    out = run(
+        "distributed.py",
+        "--workers",
+        "2",
+        "--epochs",
+        "1",
+        "--output",
+        str(tmp_path),
+        "--timeout",
+        "500",
+    )
+    commands = [line for line in out.splitlines() if line.startswith("worker")]
+    assert len(commands) == 2 and "TF_CONFIG=" in commands[0]
+    spread = float(out.strip().splitlines()[-1].rsplit(" ", 1)[1])
+    assert spread <= 1e-4, out[-500:]
+    assert (tmp_path / "history.json").is_file()
+    assert (tmp_path / "best.weights.h5").is_file()
