@@ -1,5 +1,6 @@
 """The scripts in examples/ run, at tiny sizes, and write what they say."""
 
+import json
 import os
 import subprocess
 import sys
@@ -61,3 +62,32 @@ def test_distributed_two_local_workers_agree(tmp_path):
     assert spread <= 1e-4, out[-500:]
     assert (tmp_path / "history.json").is_file()
     assert (tmp_path / "best.weights.h5").is_file()
+
+
+def test_vision_trains_then_fine_tunes_at_twice_the_size(tmp_path):
+    out = run(
+        "vision.py",
+        "--epochs",
+        "3",
+        "--fine-tune-epochs",
+        "1",
+        "--output",
+        str(tmp_path),
+    )
+    summary = json.loads((tmp_path / "resolution.json").read_text())
+    assert list(summary) == [
+        "accuracy at 8x8",
+        "accuracy at 16x16, resized, not fine-tuned",
+        "accuracy at 16x16, fine-tuned",
+    ]
+    # Three epochs learn the digits well past chance (0.1), and the
+    # interpolated position table keeps most of it at 16x16.
+    assert summary["accuracy at 8x8"] > 0.5, summary
+    assert summary["accuracy at 16x16, fine-tuned"] > 0.5, summary
+    import keras
+
+    import keras_attn.models  # noqa: F401  (registers the layers)
+
+    resized = keras.saving.load_model(tmp_path / "resized.keras")
+    assert resized.input_shape == (None, 16, 16, 1)
+    assert f"wrote {tmp_path / 'resized.keras'}" in out
