@@ -3,6 +3,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -34,3 +35,29 @@ def pytest_sessionfinish(session, exitstatus):
         if stop is not None:
             stop()
             return
+
+
+WORDS = {
+    1: "good great fine lovely superb".split(),
+    0: "bad awful poor dull boring".split(),
+}
+FILLER = "the film was a and it story".split()
+
+
+def _sentiment_tsv(path, count, seed):
+    """Sentences whose label is the polarity of their one opinion word."""
+    rng = np.random.default_rng(seed)
+    lines = ["label\tsentence"]
+    for _ in range(count):
+        label = int(rng.integers(0, 2))
+        words = list(rng.choice(FILLER, size=4)) + [rng.choice(WORDS[label])]
+        rng.shuffle(words)
+        lines.append(f"{label}\t{' '.join(words)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def sentiment_tsv():
+    """Writes a label<TAB>sentence file that a tiny BERT can learn."""
+    return _sentiment_tsv

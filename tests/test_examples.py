@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -91,3 +93,41 @@ def test_vision_trains_then_fine_tunes_at_twice_the_size(tmp_path):
     resized = keras.saving.load_model(tmp_path / "resized.keras")
     assert resized.input_shape == (None, 16, 16, 1)
     assert f"wrote {tmp_path / 'resized.keras'}" in out
+
+
+def test_text_classification_fine_tunes_exports_and_compares(
+    tmp_path, sentiment_tsv
+):
+    train = sentiment_tsv(tmp_path / "train.tsv", 160, seed=0)
+    held_out = sentiment_tsv(tmp_path / "eval.tsv", 40, seed=1)
+    output = tmp_path / "run"
+    out = run(
+        "text_classification.py",
+        "--train",
+        str(train),
+        "--eval",
+        str(held_out),
+        "--from-scratch",
+        "--epochs",
+        "4",
+        "--learning-rate",
+        "3e-3",
+        "--batch-size",
+        "16",
+        "--sequence-length",
+        "16",
+        "--output",
+        str(output),
+    )
+    comparison = json.loads((output / "comparison.json").read_text())
+    assert comparison["examples"] == 40
+    # The example's Keras accuracy is the training job's, recomputed.
+    assert comparison["keras_accuracy"] == pytest.approx(
+        comparison["training_metrics"]["accuracy"]
+    )
+    assert comparison["keras_accuracy"] >= 0.8, comparison
+    # int8 weights change at most a few answers of a tiny model.
+    assert comparison["answers_that_differ"] <= 4, comparison
+    tflite = output / "classifier_dynamic_int8.tflite"
+    assert tflite.stat().st_size / 1e6 == pytest.approx(comparison["tflite_mb"])
+    assert "LiteRT dynamic_int8 accuracy" in out

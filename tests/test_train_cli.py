@@ -10,25 +10,6 @@ import sacrebleu
 
 from keras_attn import cli
 
-WORDS = {
-    1: "good great fine lovely superb".split(),
-    0: "bad awful poor dull boring".split(),
-}
-FILLER = "the film was a and it story".split()
-
-
-def sentiment_tsv(path, count, seed):
-    """Sentences whose label is the polarity of their one opinion word."""
-    rng = np.random.default_rng(seed)
-    lines = ["label\tsentence"]
-    for _ in range(count):
-        label = int(rng.integers(0, 2))
-        words = list(rng.choice(FILLER, size=4)) + [rng.choice(WORDS[label])]
-        rng.shuffle(words)
-        lines.append(f"{label}\t{' '.join(words)}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
 
 def read_predictions(path):
     with open(path, encoding="utf-8", newline="") as handle:
@@ -49,7 +30,7 @@ def assert_run_folder(output, epochs):
     assert not (output / "backup").exists()  # removed once finished
 
 
-def test_text_classifier_from_scratch(tmp_path):
+def test_text_classifier_from_scratch(tmp_path, sentiment_tsv):
     train = sentiment_tsv(tmp_path / "train.tsv", 160, seed=0)
     held_out = sentiment_tsv(tmp_path / "eval.tsv", 40, seed=1)
     output = tmp_path / "run"
