@@ -90,6 +90,12 @@ def train_vit_digits(
     Returns:
         `(model, history)`: the trained model (logits out) and the
         `keras.callbacks.History` of the fit.
+
+    Example:
+
+    >>> model, history = train_vit_digits(epochs=1, verbose=0)
+    >>> len(history.history["val_accuracy"]), model.output_shape
+    (1, (None, 10))
     """
     import keras
 
@@ -152,7 +158,18 @@ def _keras_latency_ms(model, images, runs=50):
 
 
 def plot_training(history, path):
-    """Loss and accuracy per epoch, training and held-out, as a PNG."""
+    """Loss and accuracy per epoch, training and held-out, as a PNG.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "curves.png")
+    >>> plot_training({"loss": [2.0, 1.0], "accuracy": [0.3, 0.7],
+    ...                "val_loss": [1.5, 0.9], "val_accuracy": [0.5, 0.8]},
+    ...               path)
+    >>> os.path.getsize(path) > 0
+    True
+    """
     from keras_attn.viz import _pyplot
 
     plt = _pyplot()
@@ -175,7 +192,19 @@ def plot_training(history, path):
 
 
 def plot_digit_attention(model, images, labels, path, count=8):
-    """The class token's attention rollout over `count` digits, as a PNG."""
+    """The class token's attention rollout over `count` digits, as a PNG.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> from keras_attn import models
+    >>> _, x_test, _, y_test = load_digits_split()
+    >>> path = os.path.join(tempfile.mkdtemp(), "maps.png")
+    >>> plot_digit_attention(models.vit_classifier(10, "vit_digits"),
+    ...                      x_test, y_test, path, count=4)
+    >>> os.path.getsize(path) > 0
+    True
+    """
     from keras_attn import models
     from keras_attn import viz
 
@@ -206,7 +235,17 @@ def plot_digit_attention(model, images, labels, path, count=8):
 
 
 def format_table(rows):
-    """The demo's results as a Markdown table."""
+    """The demo's results as a Markdown table.
+
+    Example:
+
+    >>> print(format_table([{"name": "Keras", "accuracy": 0.98,
+    ...     "max_abs_diff": None, "size_bytes": 1_814_000,
+    ...     "ms_per_image": 1.7}]))
+    | model | accuracy | max abs diff vs Keras | size MB | ms / image |
+    | --- | --- | --- | --- | --- |
+    | Keras | 0.9800 | - | 1.814 | 1.700 |
+    """
     lines = [
         "| model | accuracy | max abs diff vs Keras | size MB | ms / image |",
         "| --- | --- | --- | --- | --- |",
@@ -247,6 +286,13 @@ def run(
         `{"rows": [...], "output": str, "files": {...}}`; each row has
         `name`, `file`, `accuracy`, `max_abs_diff`, `size_bytes`,
         `ms_per_image`.
+
+    Example (tests/test_demo.py runs it at two epochs and re-runs the
+    files it writes):
+
+    >>> results = run("demo-out", epochs=2, verbose=0)  # doctest: +SKIP
+    >>> [row["name"] for row in results["rows"]]  # doctest: +SKIP
+    ['Keras', 'LiteRT float32', 'LiteRT int8']
     """
     import keras
 
@@ -333,3 +379,14 @@ def run(
             print(f"  {file:30s} {name}")
         print("  results.json                   the table above")
     return dict(results, output=str(output))
+
+
+__all__ = [
+    "DIGITS_RECIPE",
+    "format_table",
+    "load_digits_split",
+    "plot_digit_attention",
+    "plot_training",
+    "run",
+    "train_vit_digits",
+]

@@ -26,6 +26,8 @@ from keras_attn import data
 from keras_attn import distribute
 from keras_attn import training
 
+__all__ = ["train_text_classifier", "train_translator", "train_vit"]
+
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -126,6 +128,13 @@ def train_text_classifier(
 
     Returns:
         dict of the evaluation metrics.
+
+    Example (tests/test_train_cli.py runs it through the command line):
+
+    >>> metrics = train_text_classifier(  # doctest: +SKIP
+    ...     "train.tsv", "run", epochs=1, batch_size=32)
+    >>> sorted(metrics)  # doctest: +SKIP
+    ['accuracy', 'best_epoch', 'eval_examples', 'train_examples']
     """
     from keras_attn import models
 
@@ -235,6 +244,12 @@ def train_translator(
     Returns:
         dict of the evaluation metrics (`bleu` with sacrebleu's default
         13a tokenisation).
+
+    Example (tests/test_train_cli.py runs it through the command line):
+
+    >>> metrics = train_translator("pairs.tsv", "run")  # doctest: +SKIP
+    >>> metrics["bleu"] >= 0  # doctest: +SKIP
+    True
     """
     import sacrebleu
 
@@ -359,6 +374,11 @@ def train_vit(
 
     Returns:
         dict of the evaluation metrics.
+
+    Example (tests/test_train_cli.py runs it through the command line):
+
+    >>> train_vit("digits", "run", epochs=40)["accuracy"]  # doctest: +SKIP
+    0.986...
     """
     from keras_attn import models
 

@@ -5,15 +5,28 @@ import doctest
 import pytest
 
 from keras_attn import data
+from keras_attn import demo
 from keras_attn import distribute
 from keras_attn import export
 from keras_attn import layers
 from keras_attn import models
+from keras_attn import tasks
 from keras_attn import training
+from keras_attn import viz
 
 PUBLIC = [
     getattr(module, name)
-    for module in (layers, models, export, data, distribute, training)
+    for module in (
+        layers,
+        models,
+        export,
+        data,
+        distribute,
+        training,
+        demo,
+        tasks,
+        viz,
+    )
     for name in module.__all__
     if callable(getattr(module, name))
 ]
