@@ -13,6 +13,14 @@ def _demo(args):
         seed=args.seed,
         num_threads=args.threads,
     )
+    if args.text_data:
+        demo.run_text(
+            args.text_data,
+            output=args.output,
+            rows=args.text_rows,
+            seed=args.seed,
+            num_threads=args.threads,
+        )
     return 0
 
 
@@ -360,6 +368,18 @@ def build_parser():
         type=_positive,
         default=2,
         help="LiteRT interpreter threads",
+    )
+    demo.add_argument(
+        "--text-data",
+        help="a label<TAB>sentence TSV (for example SST-2's): with the "
+        "all-MiniLM-L6-v2 package installed, also fine-tune it on a slice "
+        "and check its LiteRT files",
+    )
+    demo.add_argument(
+        "--text-rows",
+        type=_positive,
+        default=2000,
+        help="rows of --text-data used, a fifth held out (default 2000)",
     )
     demo.set_defaults(func=_demo)
     _add_export(commands)

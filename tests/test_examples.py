@@ -71,7 +71,7 @@ def test_vision_trains_then_fine_tunes_at_twice_the_size(tmp_path):
     out = run(
         "vision.py",
         "--epochs",
-        "3",
+        "2",
         "--fine-tune-epochs",
         "1",
         "--output",
@@ -83,7 +83,7 @@ def test_vision_trains_then_fine_tunes_at_twice_the_size(tmp_path):
         "accuracy at 16x16, resized, not fine-tuned",
         "accuracy at 16x16, fine-tuned",
     ]
-    # Three epochs learn the digits well past chance (0.1), and the
+    # Two epochs learn the digits well past chance (0.1), and the
     # interpolated position table keeps most of it at 16x16.
     assert summary["accuracy at 8x8"] > 0.5, summary
     assert summary["accuracy at 16x16, fine-tuned"] > 0.5, summary
