@@ -123,3 +123,25 @@ def test_missing_training_file_is_a_clear_error(tmp_path, capsys):
     )
     assert code == 2
     assert str(missing) in capsys.readouterr().err
+
+
+def test_vit_on_cifar10_through_tfds(tmp_path):
+    """The real tfds.load path, fed by TFDS's offline mock data."""
+    import tensorflow_datasets as tfds
+
+    output = tmp_path / "run"
+    with tfds.testing.mock_data(num_examples=24):
+        code = cli.main(
+            ["train", "vit", "--dataset", "cifar10", "--output", str(output)]
+            + ["--epochs", "1"]
+            + COMMON
+        )
+    assert code == 0
+    assert_run_folder(output, 1)
+    names = json.loads((output / "classes.json").read_text())
+    assert names[:2] == ["airplane", "automobile"] and len(names) == 10
+    rows = read_predictions(output / "eval_predictions.tsv")
+    assert len(rows) == 24  # the mocked test split
+    assert {r[1] for r in rows} <= set(names)
+    model = keras.saving.load_model(output / "model.keras")
+    assert model.input_shape == (None, 32, 32, 3)

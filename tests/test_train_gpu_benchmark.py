@@ -14,7 +14,7 @@ def test_tiny_run_on_jax_reports_both_implementations(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", JAX_PLATFORMS="cpu")
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--backend", "jax", "--tiny"]
-        + ["--models", "bert,vit", "--steps", "1", "--repeats", "1"]
+        + ["--models", "vit", "--steps", "1", "--repeats", "1"]
         + ["--warmup", "1", "--json", str(out)],
         env=env,
         capture_output=True,
@@ -27,9 +27,8 @@ def test_tiny_run_on_jax_reports_both_implementations(tmp_path):
     assert report["backend"] == "jax"
     assert report["precision"] == "mixed_bfloat16"
     rows = {(r["model"], r["implementation"]): r for r in report["rows"]}
-    assert set(rows) == {
-        (m, i) for m in ("bert", "vit") for i in ("keras-attn", "keras-hub")
-    }
+    # One model keeps the suite short; BERT takes the same code path.
+    assert set(rows) == {("vit", "keras-attn"), ("vit", "keras-hub")}
     for row in rows.values():
         assert row["ms_per_step"] > 0
         # Tokens per second follow from the step time and the batch.
@@ -39,4 +38,4 @@ def test_tiny_run_on_jax_reports_both_implementations(tmp_path):
             <= 1e-6 * row["tokens_per_s"]
         )
         assert row["mfu"] is None  # no peak is known for a CPU
-    assert "| bert | keras-attn |" in result.stdout
+    assert "| vit | keras-attn |" in result.stdout
