@@ -61,3 +61,20 @@ def _sentiment_tsv(path, count, seed):
 def sentiment_tsv():
     """Writes a label<TAB>sentence file that a tiny BERT can learn."""
     return _sentiment_tsv
+
+
+def _swap_pairs_tsv(path):
+    """20 "colour animal" -> "animal colour" pairs as a TSV of pairs."""
+    pairs = [
+        (f"{a} {b}", f"{b} {a}")
+        for a in "red green blue black white".split()
+        for b in "cat dog bird fish".split()
+    ]
+    path.write_text("\n".join(f"{s}\t{t}" for s, t in pairs) + "\n")
+    return pairs, path
+
+
+@pytest.fixture
+def swap_pairs_tsv():
+    """Writes a tiny translation task: `(pairs, path)`."""
+    return _swap_pairs_tsv

@@ -134,14 +134,10 @@ def test_text_classification_fine_tunes_exports_and_compares(
     assert "LiteRT dynamic_int8 accuracy" in out
 
 
-def test_translation_trains_exports_and_translates_the_same(tmp_path):
-    pairs = [
-        (f"{a} {b}", f"{b} {a}")
-        for a in "red green blue black white".split()
-        for b in "cat dog bird fish".split()
-    ]
-    train = tmp_path / "pairs.tsv"
-    train.write_text("\n".join(f"{s}\t{t}" for s, t in pairs) + "\n")
+def test_translation_trains_exports_and_translates_the_same(
+    tmp_path, swap_pairs_tsv
+):
+    pairs, train = swap_pairs_tsv(tmp_path / "pairs.tsv")
     output = tmp_path / "run"
     out = run(
         "translation.py",

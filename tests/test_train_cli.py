@@ -60,14 +60,8 @@ def test_text_classifier_from_scratch(tmp_path, sentiment_tsv):
     assert [str(p) for p in np.argmax(logits, -1)] == [r[2] for r in rows]
 
 
-def test_translator_writes_bleu_of_its_predictions(tmp_path):
-    pairs = [
-        (f"{a} {b}", f"{b} {a}")
-        for a in "red green blue black white".split()
-        for b in "cat dog bird fish".split()
-    ]
-    train = tmp_path / "pairs.tsv"
-    train.write_text("\n".join(f"{s}\t{t}" for s, t in pairs) + "\n")
+def test_translator_writes_bleu_of_its_predictions(tmp_path, swap_pairs_tsv):
+    pairs, train = swap_pairs_tsv(tmp_path / "pairs.tsv")
     output = tmp_path / "run"
     code = cli.main(
         ["train", "translator", "--train", str(train), "--output", str(output)]
