@@ -190,25 +190,9 @@ def plot_training(history, path):
     >>> os.path.getsize(path) > 0
     True
     """
-    from keras_attn.viz import _pyplot
+    from keras_attn.training import plot_history
 
-    plt = _pyplot()
-    values = history.history if hasattr(history, "history") else history
-    epochs = np.arange(1, len(values["loss"]) + 1)
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, metric, label in zip(
-        axes, ("loss", "accuracy"), ("cross-entropy", "accuracy"), strict=True
-    ):
-        ax.plot(epochs, values[metric], label="training")
-        if f"val_{metric}" in values:
-            ax.plot(epochs, values[f"val_{metric}"], label="held out")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    figure.suptitle("vit_digits on scikit-learn's digits")
-    figure.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(figure)
+    plot_history(history, path, title="vit_digits on scikit-learn's digits")
 
 
 def plot_digit_attention(model, images, labels, path, count=8):
