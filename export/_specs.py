@@ -86,15 +86,29 @@ def _sizes(model):
     return vocabulary, segments
 
 
+def _position_limit(model):
+    """The fewest positions of any learned position table in the model."""
+    limits = [
+        layer.sequence_length
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(getattr(layer, "sequence_length", None), int)
+    ]
+    return min(limits, default=None)
+
+
 def sample_inputs(model, specs, count=4, seed=0, default_length=16):
     """`count` valid random input batches for `specs`, as NumPy dicts.
 
     Token ids are drawn from the model's vocabulary (ids 1 and up; 0 is
     padding), segment ids from its segment table, padding masks keep at
     least one real token and pad the rest of the row's tail, and float
-    inputs are uniform in [0, 1) like scaled pixels.
+    inputs are uniform in [0, 1) like scaled pixels. An unknown length is
+    `default_length`, or the model's shortest position table if shorter.
     """
     rng = np.random.default_rng(seed)
+    limit = _position_limit(model)
+    if limit is not None:
+        default_length = min(default_length, limit)
     vocabulary, segments = _sizes(model)
     vocabulary = vocabulary or 100
     batches = []

@@ -10,6 +10,7 @@ latency.
 """
 
 import atexit
+import contextlib
 import json
 import os
 import pathlib
@@ -26,6 +27,7 @@ from keras_attn.export.report import ExportReport
 from keras_attn.export.report import count_ops
 from keras_attn.export.report import non_builtin_ops
 from keras_attn.export.report import tensor_info
+from keras_attn.layers import _ids
 
 QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
 SIGNATURE = "serving_default"
@@ -87,17 +89,23 @@ def _check_arguments(path, quantization, representative_data, batch_size):
         )
 
 
-def write_saved_model(directory, endpoints, tracked):
+def write_saved_model(directory, endpoints, tracked, for_tflite=False):
     """Writes `endpoints` (`{name: (function, [TensorSpec])}`) with Keras's
-    ExportArchive, which freezes nothing but tracks `tracked`'s variables."""
+    ExportArchive, which freezes nothing but tracks `tracked`'s variables.
+
+    `for_tflite` traces id lookups as a bare GATHER: TensorFlow's `Assert`
+    is not a builtin operator, and LiteRT's GATHER checks ids itself.
+    """
     import keras
 
     archive = keras.export.ExportArchive()
     for item in tracked:
         archive.track(item)
-    for name, (function, signature) in endpoints.items():
-        archive.add_endpoint(name, function, input_signature=signature)
-    archive.write_out(str(directory), verbose=False)
+    tracing = _ids.tflite_tracing() if for_tflite else contextlib.nullcontext()
+    with tracing:
+        for name, (function, signature) in endpoints.items():
+            archive.add_endpoint(name, function, input_signature=signature)
+        archive.write_out(str(directory), verbose=False)
 
 
 def _model_endpoint(model, specs):
@@ -539,7 +547,9 @@ def to_tflite(
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         endpoint = _model_endpoint(model, specs)
-        write_saved_model(scratch, {SIGNATURE: endpoint}, [model])
+        write_saved_model(
+            scratch, {SIGNATURE: endpoint}, [model], for_tflite=True
+        )
         report = convert_saved_model(
             scratch,
             path,
@@ -653,7 +663,12 @@ def translator_to_tflite(
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
-        write_saved_model(scratch, {SIGNATURE: (translate, [spec])}, [model])
+        write_saved_model(
+            scratch,
+            {SIGNATURE: (translate, [spec])},
+            [model],
+            for_tflite=True,
+        )
         report = convert_saved_model(
             scratch, path, input_names=["source_ids"], timeout=timeout
         )

@@ -103,7 +103,7 @@ def translator_config(preset=None, **overrides):
 def _token_table(name, vocabulary_size, hidden_dim):
     # Normal with stddev hidden**-0.5: after the sqrt(hidden) scale of
     # `embed` the token vectors have unit-size entries, like the encodings.
-    return keras.layers.ReversibleEmbedding(
+    return layers.TokenEmbedding(
         vocabulary_size,
         hidden_dim,
         embeddings_initializer=keras.initializers.RandomNormal(

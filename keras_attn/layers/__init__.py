@@ -15,6 +15,7 @@ from keras_attn.layers.positional_embedding import PositionalEmbedding
 from keras_attn.layers.sinusoidal_positional_encoding import (
     SinusoidalPositionalEncoding,
 )
+from keras_attn.layers.token_embedding import TokenEmbedding
 from keras_attn.layers.transformer_decoder import TransformerDecoder
 from keras_attn.layers.transformer_encoder import TransformerEncoder
 
@@ -26,6 +27,7 @@ __all__ = [
     "PatchEmbedding",
     "PositionalEmbedding",
     "SinusoidalPositionalEncoding",
+    "TokenEmbedding",
     "TransformerDecoder",
     "TransformerEncoder",
 ]

@@ -3,6 +3,7 @@ from keras import ops
 
 from keras_attn.layers import _validation as check
 from keras_attn.layers.positional_embedding import PositionalEmbedding
+from keras_attn.layers.token_embedding import TokenEmbedding
 
 
 @keras.saving.register_keras_serializable(package="keras_attn")
@@ -119,9 +120,10 @@ class BertEmbedding(keras.layers.Layer):
                 "(batch, sequence_length)",
             )
         embedded_shape = tuple(token_ids_shape) + (self.hidden_dim,)
-        self.token_embedding = keras.layers.Embedding(
+        self.token_embedding = TokenEmbedding(
             self.vocabulary_size,
             self.hidden_dim,
+            ids_name="token_ids",
             embeddings_initializer=self._initializer(),
             dtype=self.dtype_policy,
             name="token_embedding",
@@ -129,9 +131,10 @@ class BertEmbedding(keras.layers.Layer):
         self.token_embedding.build(token_ids_shape)
         self.segment_embedding = None
         if self.num_segments:
-            self.segment_embedding = keras.layers.Embedding(
+            self.segment_embedding = TokenEmbedding(
                 self.num_segments,
                 self.hidden_dim,
+                ids_name="segment_ids",
                 embeddings_initializer=self._initializer(),
                 dtype=self.dtype_policy,
                 name="segment_embedding",
