@@ -5,6 +5,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +79,12 @@ def _swap_pairs_tsv(path):
 def swap_pairs_tsv():
     """Writes a tiny translation task: `(pairs, path)`."""
     return _swap_pairs_tsv
+
+
+# Property tests (tests/test_properties.py): a fixed set of draws in CI so
+# a failure reproduces; HYPOTHESIS_PROFILE=explore searches wider.
+settings.register_profile(
+    "ci", max_examples=25, derandomize=True, deadline=None, print_blob=True
+)
+settings.register_profile("explore", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
