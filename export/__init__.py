@@ -7,9 +7,13 @@ Installed as `keras_attn.export`:
   the LiteRT interpreter and returns an `ExportReport`;
 - `to_saved_model(model, path, preprocessor=...)` writes a SavedModel whose
   serving signature can take raw strings;
-- `inspect_tflite(path)` lists a file's signatures and operators.
+- `inspect_tflite(path)` lists a file's signatures and operators;
+- `verify_tflite(path)` checks that a file is whole (a checksum for the
+  files written here, a bounded trial run for others).
 """
 
+from keras_attn.errors import CorruptModelError
+from keras_attn.export.integrity import verify_tflite
 from keras_attn.export.litert import QUANTIZATIONS
 from keras_attn.export.litert import LiteRTRunner
 from keras_attn.export.litert import UnsupportedOpsError
@@ -18,9 +22,13 @@ from keras_attn.export.litert import translator_to_tflite
 from keras_attn.export.report import ExportReport
 from keras_attn.export.report import count_ops
 from keras_attn.export.report import inspect_tflite
+from keras_attn.export.saved_model import load_saved_model
 from keras_attn.export.saved_model import to_saved_model
 
 __all__ = [
+    "CorruptModelError",
+    "verify_tflite",
+    "load_saved_model",
     "QUANTIZATIONS",
     "ExportReport",
     "LiteRTRunner",

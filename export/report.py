@@ -10,6 +10,8 @@ import dataclasses
 import json
 import os
 
+from keras_attn.export import integrity
+
 
 def _schema():
     from tensorflow.lite.python import schema_py_generated as schema
@@ -100,8 +102,10 @@ def inspect_tflite(path):
 
     Returns a dict: `signatures` (`{key: {"inputs": ..., "outputs": ...}}`
     with each tensor's shape, -1 where dynamic, and dtype), `ops`
-    (`{name: count}`), `non_builtin_ops` and `size_bytes`. Raises
-    ValueError naming the file if it is not a TFLite model.
+    (`{name: count}`), `non_builtin_ops`, `size_bytes` and `integrity`
+    (how `verify_tflite` checked the file). Raises `CorruptModelError`
+    (a ValueError) naming the file if it is damaged or not a TFLite
+    model.
 
     Example:
 
@@ -122,16 +126,12 @@ def inspect_tflite(path):
     path = os.fspath(path)
     with open(path, "rb") as handle:
         blob = handle.read()
-    if len(blob) < 8 or blob[4:8] != b"TFL3":
-        raise ValueError(
-            f"{path} is not a TFLite model (expected the 'TFL3' file "
-            f"identifier at bytes 4-8, found {blob[4:8]!r})."
-        )
+    checked = integrity.verify_tflite(path)
     try:
         interpreter = Interpreter(model_content=blob)
     except (ValueError, RuntimeError) as error:
-        raise ValueError(
-            f"{path} could not be read as TFLite: {error}"
+        raise integrity.CorruptModelError(
+            path, f"could not be read as TFLite: {error}"
         ) from None
     signatures = {}
     for key in interpreter.get_signature_list():
@@ -143,6 +143,7 @@ def inspect_tflite(path):
     return {
         "path": path,
         "size_bytes": len(blob),
+        "integrity": checked,
         "signatures": signatures,
         "ops": count_ops(blob),
         "non_builtin_ops": non_builtin_ops(blob),
@@ -152,6 +153,13 @@ def inspect_tflite(path):
 def format_inspection(info):
     """`inspect_tflite`'s dict as the lines `keras-attn inspect` prints."""
     lines = [f"{info['path']}  ({info['size_bytes'] / 1e6:.2f} MB)"]
+    how = {
+        "checksum": "whole: its keras_attn checksum matches",
+        "probe": "runs: loaded and run once on zeros in a child process",
+        "identifier": "has the TFLite identifier (not run)",
+    }
+    if info.get("integrity") in how:
+        lines.append(how[info["integrity"]])
     for key, signature in info["signatures"].items():
         lines.append(f"signature {key!r}")
         for kind in ("inputs", "outputs"):

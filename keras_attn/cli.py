@@ -50,17 +50,21 @@ def _load_for_export(path):
             )
         from keras_attn.models import Translator
 
-        return Translator.load(path)
+        try:
+            return Translator.load(path)
+        except ValueError as error:
+            raise SystemExit(f"keras-attn export: {error}") from None
     if path.suffix != ".keras" or not path.is_file():
         raise SystemExit(
             f"keras-attn export: expected an existing .keras file or a "
             f"Translator folder; received {str(path)!r}."
         )
-    import keras
+    from keras_attn import load_model
 
-    import keras_attn.models  # noqa: F401  (registers the model classes)
-
-    return keras.saving.load_model(path)  # safe_mode stays on
+    try:
+        return load_model(path)  # safe_mode stays on
+    except ValueError as error:  # CorruptModelError, or safe mode's refusal
+        raise SystemExit(f"keras-attn export: {error}") from None
 
 
 def _calibration(path):

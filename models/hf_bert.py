@@ -68,9 +68,18 @@ def _read_tensors(folder):
     from safetensors.numpy import load_file
 
     try:
-        return load_file(str(path))
+        tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as error:
         raise ValueError(f"{path} could not be read: {error}") from None
+    for name, values in tensors.items():
+        if np.issubdtype(values.dtype, np.floating) and not (
+            np.isfinite(values).all()
+        ):
+            raise ValueError(
+                f"{path}: tensor {name!r} holds NaN or infinite values; a "
+                "model built from it would return NaN."
+            )
+    return tensors
 
 
 class _Tensors:

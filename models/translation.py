@@ -9,7 +9,6 @@ matters for French ("l'homme", "Est-ce ... ?") and for BLEU.
 import json
 import pathlib
 
-import keras
 import keras_hub
 import numpy as np
 import tensorflow as tf
@@ -290,9 +289,14 @@ class Translator:
         )
 
     @classmethod
-    def load(cls, directory):
-        """Reads a folder written by `save` (Keras safe mode stays on)."""
+    def load(cls, directory, safe_mode=True):
+        """Reads a folder written by `save` (Keras safe mode stays on).
+
+        The model goes through `keras_attn.load_model`'s checks; a
+        damaged file raises `keras_attn.CorruptModelError` naming it.
+        """
         from keras_attn.models._common import read_json
+        from keras_attn.saving import _load_keras_file
 
         directory = pathlib.Path(directory)
         needed = ["model.keras", "source.spm", "translator.json"]
@@ -307,7 +311,7 @@ class Translator:
                 f"{directory / 'translator.json'} has format "
                 f"{settings.get('format')!r}; expected {_FORMAT}."
             )
-        model = keras.saving.load_model(directory / "model.keras")
+        model = _load_keras_file(directory / "model.keras", safe_mode=safe_mode)
         source = _load_tokenizer(directory / "source.spm")
         target = None
         if not settings["joint_vocabulary"]:
@@ -347,7 +351,18 @@ def _proto_bytes(tokenizer):
 
 
 def _load_tokenizer(path):
-    return keras_hub.tokenizers.SentencePieceTokenizer(proto=path.read_bytes())
+    from keras_attn.errors import CorruptModelError
+
+    try:
+        return keras_hub.tokenizers.SentencePieceTokenizer(
+            proto=path.read_bytes()
+        )
+    except Exception as error:  # TF and SentencePiece raise many kinds
+        raise CorruptModelError(
+            path,
+            f"not a SentencePiece model ({type(error).__name__}: "
+            f"{str(error)[:300]}).",
+        ) from None
 
 
 def _to_str(text):

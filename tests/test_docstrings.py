@@ -4,6 +4,7 @@ import doctest
 
 import pytest
 
+import keras_attn
 from keras_attn import data
 from keras_attn import demo
 from keras_attn import distribute
@@ -17,6 +18,7 @@ from keras_attn import viz
 PUBLIC = [
     getattr(module, name)
     for module in (
+        keras_attn,
         layers,
         models,
         export,
@@ -30,6 +32,7 @@ PUBLIC = [
     for name in module.__all__
     if callable(getattr(module, name))
 ]
+PUBLIC = list({id(obj): obj for obj in PUBLIC}.values())  # one of each
 
 
 @pytest.mark.parametrize("obj", PUBLIC, ids=lambda o: o.__name__)

@@ -96,4 +96,4 @@ def test_bad_model_path_and_bad_file(tmp_path, capsys):
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(b"not a flatbuffer at all")
     assert cli.main(["inspect", str(bad)]) == 2
-    assert "is not a TFLite model" in capsys.readouterr().err
+    assert "not a TFLite model" in capsys.readouterr().err

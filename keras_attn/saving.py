@@ -1,0 +1,174 @@
+"""Loading saved models with errors that name the file.
+
+`keras.saving.load_model` on a damaged `.keras` file says "File not found"
+for a truncated one, `BadZipFile: Bad CRC-32` or an HDF5 message for a
+damaged one, and loads NaN weights without a word. `load_model` checks the
+archive first, loads in Keras's `safe_mode` (no code from the file runs),
+and refuses a model whose weights are not finite, so the caller gets the
+whole model or a `CorruptModelError` naming the file.
+"""
+
+import json
+import os
+import pathlib
+import warnings
+import zipfile
+
+import numpy as np
+
+from keras_attn.errors import CorruptModelError
+
+_WEIGHTS = ("model.weights.h5", "model.weights.npz")
+# Keras warns, and goes on, when some layers keep their initial weights.
+_PARTIAL_LOAD = ("freshly-initialized", "could not be loaded")
+
+
+def _check_archive(path):
+    size = path.stat().st_size
+    if size == 0:
+        raise CorruptModelError(path, "the file is empty.")
+    if not zipfile.is_zipfile(path):
+        raise CorruptModelError(
+            path,
+            "not a .keras file: a .keras file is a zip archive, and this "
+            "one has no readable zip directory (it may be truncated; "
+            f"{size} bytes).",
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            damaged = archive.testzip()
+            config = (
+                archive.read("config.json") if "config.json" in names else None
+            )
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise CorruptModelError(
+            path, f"damaged zip archive ({error})."
+        ) from None
+    if damaged is not None:
+        raise CorruptModelError(
+            path, f"damaged: its member {damaged!r} fails its CRC check."
+        )
+    missing = [name for name in ("config.json",) if name not in names]
+    if not any(name in names for name in _WEIGHTS):
+        missing.append(" or ".join(_WEIGHTS))
+    if missing:
+        raise CorruptModelError(
+            path,
+            f"not a complete .keras file: it lacks {', '.join(missing)} "
+            f"(it holds {sorted(names)}).",
+        )
+    try:
+        json.loads(config)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CorruptModelError(
+            path, f"its config.json is not valid JSON ({error})."
+        ) from None
+
+
+def _check_finite(path, model):
+    for weight in model.weights:
+        values = np.asarray(
+            weight.numpy() if hasattr(weight, "numpy") else weight
+        )
+        if (
+            np.issubdtype(values.dtype, np.floating)
+            and not np.isfinite(values).all()
+        ):
+            count = int(values.size - np.isfinite(values).sum())
+            raise CorruptModelError(
+                path,
+                f"weight {weight.path!r} holds {count} NaN or infinite "
+                "value(s); a model loaded from it would return NaN.",
+            )
+
+
+def _load_keras_file(path, safe_mode=True, compile=True):
+    import keras
+
+    import keras_attn.layers  # noqa: F401  registers the layers
+    import keras_attn.models  # noqa: F401  and the models
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No .keras file at {path}.")
+    _check_archive(path)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = keras.saving.load_model(
+                path, safe_mode=safe_mode, compile=compile
+            )
+    except ValueError as error:
+        if "safe_mode" in str(error):
+            raise ValueError(
+                f"{path}: Keras's safe mode refused to load it, because it "
+                "holds code (a Lambda layer or a function) that loading "
+                "would run. Load it with safe_mode=False only if you trust "
+                f"who made it. Keras said: {error}"
+            ) from None
+        raise CorruptModelError(
+            path, f"Keras could not load it: {error}"
+        ) from error
+    except Exception as error:
+        raise CorruptModelError(
+            path, f"Keras could not load it: {type(error).__name__}: {error}"
+        ) from error
+    for warning in caught:
+        text = str(warning.message)
+        if any(sign in text for sign in _PARTIAL_LOAD):
+            raise CorruptModelError(
+                path, f"Keras loaded only part of its weights: {text}"
+            )
+        warnings.warn_explicit(
+            warning.message, warning.category, warning.filename, warning.lineno
+        )
+    _check_finite(path, model)
+    return model
+
+
+def load_model(path, safe_mode=True, compile=True):
+    """Loads a `.keras` file, or a `Translator` folder, or says why not.
+
+    The archive is checked before Keras reads it (a zip with intact CRCs,
+    a `config.json` that parses, a weights file), Keras loads it in
+    `safe_mode` unless told otherwise, and every weight must be finite.
+
+    Args:
+        path: a `.keras` file, or a folder written by `Translator.save`.
+        safe_mode: bool. Keras's safe mode: refuse files that would run
+            code (Lambda layers) when loaded. Defaults to True; turn it off
+            only for files whose maker you trust.
+        compile: bool. Restore the compiled loss and optimizer.
+
+    Returns:
+        A `keras.Model`, or a `keras_attn.models.Translator` for a folder.
+
+    Raises:
+        FileNotFoundError: if there is nothing at `path`.
+        CorruptModelError: naming the file, if it is empty, truncated,
+            damaged or incomplete, or holds NaN or infinite weights.
+        ValueError: if safe mode refuses the file.
+
+    Example:
+
+    >>> import keras, os, tempfile
+    >>> import keras_attn
+    >>> from keras_attn import models
+    >>> path = os.path.join(tempfile.mkdtemp(), "vit.keras")
+    >>> models.vit_classifier(10, "vit_digits").save(path)
+    >>> keras_attn.load_model(path).name
+    'vit_classifier'
+    >>> _ = open(path, "r+b").truncate(1000)
+    >>> try:
+    ...     keras_attn.load_model(path)
+    ... except keras_attn.CorruptModelError as error:
+    ...     print("it may be truncated" in str(error))
+    True
+    """
+    path = pathlib.Path(os.fspath(path))
+    if path.is_dir():
+        from keras_attn.models import Translator
+
+        return Translator.load(path, safe_mode=safe_mode)
+    return _load_keras_file(path, safe_mode=safe_mode, compile=compile)
