@@ -22,7 +22,9 @@ import warnings
 
 import numpy as np
 
+from keras_attn.export import _files
 from keras_attn.export import _specs
+from keras_attn.export import integrity
 from keras_attn.export.report import ExportReport
 from keras_attn.export.report import count_ops
 from keras_attn.export.report import non_builtin_ops
@@ -277,7 +279,8 @@ def convert_saved_model(
     size; no comparison with Keras yet).
     """
     path = pathlib.Path(path)
-    candidate = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    _files.remove_stale(path)
+    candidate = _files.partial_name(path)
     with tempfile.TemporaryDirectory() as scratch:
         calibration_path = None
         if calibration is not None:
@@ -304,6 +307,7 @@ def convert_saved_model(
             extra = non_builtin_ops(blob)
             if extra and not allow_flex:
                 raise UnsupportedOpsError(extra, result.get("error"))
+            integrity.stamp(candidate)
             os.replace(candidate, path)
         finally:
             if candidate.exists():
@@ -312,7 +316,7 @@ def convert_saved_model(
         path=str(path),
         format="tflite",
         quantization=quantization,
-        size_bytes=len(blob),
+        size_bytes=path.stat().st_size,  # with the checksum footer
         ops=count_ops(blob),
         non_builtin_ops=extra,
     )
@@ -325,6 +329,10 @@ class LiteRTRunner:
         path: the `.tflite` file.
         signature: the signature key; defaults to the file's only one.
         num_threads: interpreter threads.
+        verify: bool. Check the file with `verify_tflite` first (its
+            checksum, or a run in a child process for a file made
+            elsewhere), so a damaged file raises `CorruptModelError`
+            instead of giving wrong outputs or crashing this process.
 
     Calling it with `{input name: array}` returns `{output name: array}`.
 
@@ -342,9 +350,11 @@ class LiteRTRunner:
     (1, 2)
     """
 
-    def __init__(self, path, signature=None, num_threads=2):
+    def __init__(self, path, signature=None, num_threads=2, verify=True):
         from ai_edge_litert.interpreter import Interpreter
 
+        if verify:
+            integrity.verify_tflite(path)
         self.interpreter = Interpreter(
             model_path=os.fspath(path), num_threads=num_threads
         )

@@ -8,11 +8,12 @@ logits back; the token-id signature stays available beside it.
 import os
 import pathlib
 import shutil
-import tempfile
 import time
 
 import numpy as np
 
+from keras_attn.errors import CorruptModelError
+from keras_attn.export import _files
 from keras_attn.export import _specs
 from keras_attn.export.litert import _model_endpoint
 from keras_attn.export.litert import accumulate
@@ -34,22 +35,6 @@ def _folder_size(path):
         for file in pathlib.Path(path).rglob("*")
         if file.is_file()
     )
-
-
-def replace_folder(source, target):
-    """Moves the finished folder `source` to `target`, replacing it.
-
-    The old folder is renamed aside first and removed only after the new
-    one is in place, so `target` is never half-written.
-    """
-    target = pathlib.Path(target)
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(source, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _text_to_outputs(model, preprocessor, specs, text):
@@ -164,11 +149,14 @@ def to_saved_model(
         endpoints[IDS_SIGNATURE] = _model_endpoint(model, specs)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)
+    _files.remove_stale(path)
+    scratch = _files.partial_name(path)
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
     try:
         tracked = [model] if preprocessor is None else [model, preprocessor]
         write_saved_model(scratch, endpoints, tracked)
-        replace_folder(scratch, path)
+        _files.replace_folder(scratch, path)
     finally:
         if os.path.exists(scratch):
             shutil.rmtree(scratch, ignore_errors=True)
@@ -211,3 +199,64 @@ def to_saved_model(
     report.samples = len(batches)
     report.latency_ms = float(np.median(times) * 1000)
     return report
+
+
+def load_saved_model(path):
+    """`tf.saved_model.load` with errors that name the folder.
+
+    Checks that `path` is a SavedModel folder (a `saved_model.pb`, and the
+    `variables` index when there is a `variables` folder) and turns what
+    TensorFlow raises for a damaged one (protobuf decode errors, a
+    `DataLossError` from a variable shard's checksum) into
+    `CorruptModelError`. Loading a SavedModel runs no Python code from it.
+
+    Args:
+        path: the folder written by `to_saved_model` (or any SavedModel).
+
+    Returns:
+        The loaded object; call `.signatures["serving_default"]`.
+
+    Raises:
+        FileNotFoundError: if there is no folder at `path`.
+        CorruptModelError: if the folder is incomplete or damaged.
+
+    Example:
+
+    >>> import keras, os, tempfile
+    >>> from keras_attn.export import to_saved_model, load_saved_model
+    >>> inputs = keras.Input((4,), name="x")
+    >>> model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    >>> folder = os.path.join(tempfile.mkdtemp(), "dense")
+    >>> _ = to_saved_model(model, folder)
+    >>> sorted(load_saved_model(folder).signatures)
+    ['serving_default']
+    >>> os.remove(os.path.join(folder, "saved_model.pb"))
+    >>> try:
+    ...     load_saved_model(folder)
+    ... except ValueError as error:
+    ...     print("no saved_model.pb" in str(error))
+    True
+    """
+    import tensorflow as tf
+
+    path = pathlib.Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"No SavedModel folder at {path}.")
+    if not (path / "saved_model.pb").is_file():
+        raise CorruptModelError(
+            path, "no saved_model.pb: not a SavedModel folder."
+        )
+    variables = path / "variables"
+    if variables.is_dir() and not (variables / "variables.index").is_file():
+        raise CorruptModelError(
+            path, "incomplete: variables/variables.index is missing."
+        )
+    try:
+        return tf.saved_model.load(str(path))
+    except Exception as error:  # protobuf, OSError, tf.errors.*
+        first = str(error).strip().splitlines()[0] if str(error) else ""
+        raise CorruptModelError(
+            path,
+            f"TensorFlow could not load it ({type(error).__name__}: "
+            f"{first[:300]}).",
+        ) from None
