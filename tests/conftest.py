@@ -21,7 +21,13 @@ def _fresh_state():
 @pytest.hookimpl(trylast=True)  # after -k / -m deselection
 def pytest_collection_modifyitems(config, items):
     """Starts the child processes of tests that wait on one (see
-    `test_backends.py`), so that they run beside the rest of the suite."""
+    `test_backends.py`), so that they run beside the rest of the suite.
+
+    Not under pytest-xdist: each worker collects every test, so each would
+    start them; there the worker that runs such a test starts its child.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
     for item in items:
         start = getattr(
             getattr(item, "module", None), "start_in_background", None

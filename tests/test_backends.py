@@ -32,6 +32,8 @@ def _layer_tests_command():
         "-q",
         "-p",
         "no:cacheprovider",
+        "-n",
+        "0",  # one process: it already runs beside the suite's workers
         str(TESTS / "layers"),
     ], OTHER
 
