@@ -14,6 +14,7 @@ batch across replicas and all-reduces the gradients.
 """
 
 __all__ = [
+    "AtomicBackupAndRestore",
     "EpochLog",
     "KeepBest",
     "NO_DECAY",
@@ -347,6 +348,82 @@ class RandomState(keras.callbacks.Callback):
         (self.backup_dir / f"seeds-{epoch - 1}.npz").unlink(missing_ok=True)
 
 
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras's `BackupAndRestore`, with a backup that is never half new.
+
+    Keras 3.15 overwrites `latest.weights.h5` in place and then rewrites
+    `training_metadata.json`. A process killed during the first write
+    leaves weights that cannot be read, so the run cannot resume; killed
+    between the two, it leaves weights of epoch k+1 under a record of
+    epoch k, and the resumed run trains epoch k+1 twice without a word.
+    Here each backup's weights go to a new file (`epoch-K.weights.h5`,
+    flushed to disk), then the metadata, which names that file, replaces
+    the old metadata with one atomic rename, and only then is the previous
+    weights file removed. Whenever the process dies, the metadata names a
+    whole weights file of the epoch it records.
+
+    Args:
+        backup_dir: str or path. The backup folder.
+        **kwargs: the other arguments of `keras.callbacks.BackupAndRestore`
+            (`save_freq`, `delete_checkpoint`).
+
+    Example:
+
+    >>> import keras, numpy as np, pathlib, tempfile
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> folder = tempfile.mkdtemp()
+    >>> backup = AtomicBackupAndRestore(folder, delete_checkpoint=False)
+    >>> _ = model.fit(np.ones((4, 2)), np.ones(4), epochs=2, verbose=0,
+    ...               callbacks=[backup])
+    >>> sorted(p.name for p in pathlib.Path(folder).iterdir())
+    ['epoch-2.weights.h5', 'training_metadata.json']
+    """
+
+    def _write_weights(self, path):
+        self.model.save_weights(filepath=str(path), overwrite=True)
+        with open(path, "rb+") as handle:
+            os.fsync(handle.fileno())
+
+    def _write_metadata(self, metadata):
+        folder = pathlib.Path(self.backup_dir)
+        temporary = folder / f".{_BACKUP_METADATA}.partial-{os.getpid()}"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(metadata, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, folder / _BACKUP_METADATA)
+
+    def _save_model(self):
+        folder = pathlib.Path(self.backup_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"epoch-{self._current_epoch}"
+        if self.save_freq != "epoch":
+            name += f"-batch-{self._last_batch_seen}"
+        name += ".weights.h5"
+        self._write_weights(folder / name)
+        self._write_metadata(
+            {
+                "epoch": self._current_epoch,
+                "batch": self._last_batch_seen,
+                "weights": name,
+            }
+        )
+        for stale in folder.iterdir():
+            if stale.name != name and (
+                stale.name.endswith(".weights.h5") or ".partial-" in stale.name
+            ):
+                stale.unlink(missing_ok=True)
+
+    def _load_model(self):
+        path = pathlib.Path(self.backup_dir) / _BACKUP_METADATA
+        if path.is_file():
+            name = json.loads(path.read_text(encoding="utf-8")).get("weights")
+            if name:
+                self._weights_path = str(pathlib.Path(self.backup_dir) / name)
+        super()._load_model()
+
+
 @dataclasses.dataclass
 class TrainingResult:
     """What `train` returns.
@@ -625,7 +702,7 @@ def train(
     # records: a kill in between redoes the epoch, never skips one.
     if backup:
         run_callbacks.append(RandomState(backup_dir))
-        run_callbacks.append(keras.callbacks.BackupAndRestore(backup_dir))
+        run_callbacks.append(AtomicBackupAndRestore(backup_dir))
     run_callbacks.extend(callbacks)
     model.fit(
         stream,

@@ -131,21 +131,23 @@ FIT = ["--task", "fit", "--epochs", "3", "--batch-size", "8"]
 OPTIONS = ["--dropout", "0.1", "--validate", "--deterministic"]
 
 
-def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
-    run_dir, whole_dir = tmp_path / "run", tmp_path / "whole"
-    command = [
-        sys.executable,
-        str(CHILD),
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The run nobody kills: (summary, weights)."""
+    folder = tmp_path_factory.mktemp("whole")
+    summary = run_child(
         *FIT,
         *OPTIONS,
         "--output",
-        str(run_dir),
+        str(folder / "run"),
         "--weights",
-        str(tmp_path / "resumed.npz"),
-        "--report-steps",
-    ]
-    # 64 examples in batches of 8: 8 steps an epoch. Kill in the middle
-    # of the second epoch, after its first backup.
+        str(folder / "whole.npz"),
+    )
+    return summary, load_weights(folder / "whole.npz")
+
+
+def _kill_mid_epoch(command):
+    """Runs `command`, SIGKILLs it after batch 3 of the second epoch."""
     process = subprocess.Popen(
         command,
         env=child_env(),
@@ -167,33 +169,66 @@ def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == -signal.SIGKILL, seen[-5:]
+    return process.returncode
+
+
+# Where the process dies, and the epochs its backup then holds: in the
+# middle of epoch 2; inside the backup of epoch 2, after its weights file
+# is written (Keras's own callback would now pair epoch-2 weights with
+# the record of epoch 1); and after the record of epoch 2 replaced the old.
+KILL_POINTS = {
+    "mid_epoch": 1,
+    "weights_written": 1,
+    "metadata_written": 2,
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_run_killed_resumes_to_the_same_weights(tmp_path, uninterrupted, point):
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable,
+        str(CHILD),
+        *FIT,
+        *OPTIONS,
+        "--output",
+        str(run_dir),
+        "--weights",
+        str(tmp_path / "resumed.npz"),
+    ]
+    # 64 examples in batches of 8: 8 steps an epoch.
+    if point == "mid_epoch":
+        returncode = _kill_mid_epoch([*command, "--report-steps"])
+    else:
+        killed = subprocess.run(
+            [*command, "--die-at", point],
+            env=child_env(),
+            capture_output=True,
+            timeout=TIMEOUT,
+        )
+        returncode = killed.returncode
+    assert returncode == -signal.SIGKILL
     assert not (tmp_path / "resumed.npz").exists()
     backup = json.loads(
         (run_dir / "backup" / "training_metadata.json").read_text()
     )
-    assert backup["epoch"] == 1  # one completed epoch was backed up
+    assert backup["epoch"] == KILL_POINTS[point]
+    assert (run_dir / "backup" / backup["weights"]).is_file()
     killed_history = json.loads((run_dir / "history.json").read_text())
-    assert [r["epoch"] for r in killed_history] == [1]
-
-    # The same command again, then a run nobody interrupted.
-    resumed = run_child(*command[2:])
-    whole = run_child(
-        *FIT,
-        *OPTIONS,
-        "--output",
-        str(whole_dir),
-        "--weights",
-        str(tmp_path / "whole.npz"),
+    assert [r["epoch"] for r in killed_history][: backup["epoch"]] == list(
+        range(1, backup["epoch"] + 1)
     )
+
+    # The same command again resumes and ends where the uninterrupted run
+    # ends: the records of the epochs before the kill survived, the rest
+    # match, dropout masks and data order included.
+    resumed = run_child(*command[2:])
+    whole, whole_weights = uninterrupted
     assert resumed["epochs"] == whole["epochs"] == [1, 2, 3]
-    # The first epoch's record survived the kill; the others match.
     np.testing.assert_allclose(resumed["loss"], whole["loss"], rtol=1e-6)
     assert resumed["best_epoch"] == whole["best_epoch"]
     assert_same_weights(
-        load_weights(tmp_path / "resumed.npz"),
-        load_weights(tmp_path / "whole.npz"),
-        atol=1e-6,
+        load_weights(tmp_path / "resumed.npz"), whole_weights, atol=1e-6
     )
     # A finished run removes its backup (Keras's delete_checkpoint).
     assert not (run_dir / "backup").exists()
