@@ -101,6 +101,7 @@ def test_export_killed_at_any_moment_leaves_old_or_whole(
         stderr=subprocess.DEVNULL,
         text=True,
         start_new_session=True,  # its own process group, worker included
+        cwd=tmp_path,  # not the checkout: the installed keras_attn
     )
     try:
         assert child.stdout.readline().strip() == "ready"

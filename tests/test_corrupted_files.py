@@ -232,6 +232,7 @@ def test_inspect_command_exits_2_naming_the_damaged_file(tflite_file, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=tmp_path,  # not the checkout: the installed keras_attn
     )
     assert result.returncode == 2
     assert f"{bad}: the file changed since keras_attn wrote it" in (
@@ -326,6 +327,7 @@ def test_cli_export_names_a_damaged_keras_file(keras_file, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=tmp_path,  # not the checkout: the installed keras_attn
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert result.returncode != 0
