@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tiny_models import bert_classifier
 
 from keras_attn import models
 from keras_attn.export import to_saved_model
@@ -31,16 +32,7 @@ LENGTH = 8
 
 
 def tiny_classifier():
-    keras.utils.set_random_seed(5)
-    backbone = models.bert_backbone(
-        num_layers=1,
-        hidden_dim=16,
-        num_heads=2,
-        intermediate_dim=32,
-        vocabulary_size=len(VOCABULARY),
-        max_sequence_length=LENGTH,
-    )
-    return models.bert_text_classifier(backbone, num_classes=2)
+    return bert_classifier(len(VOCABULARY), LENGTH, seed=5)
 
 
 def bert_inputs(token_ids, segment_ids=None):

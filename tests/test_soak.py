@@ -14,8 +14,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tiny_models import bert_classifier
 
-from keras_attn import models
 from keras_attn.export import LiteRTRunner
 from keras_attn.export import litert
 from keras_attn.export import load_saved_model
@@ -35,16 +35,7 @@ def rss_mb(pid="self"):
 
 
 def classifier(seed=0):
-    keras.utils.set_random_seed(seed)
-    backbone = models.bert_backbone(
-        num_layers=1,
-        hidden_dim=16,
-        num_heads=2,
-        intermediate_dim=32,
-        vocabulary_size=VOCABULARY,
-        max_sequence_length=LENGTH,
-    )
-    return models.bert_text_classifier(backbone, num_classes=2)
+    return bert_classifier(VOCABULARY, LENGTH, seed=seed)
 
 
 def random_rows(rng):

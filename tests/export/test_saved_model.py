@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tiny_models import bert_classifier
 
 from keras_attn import models
 from keras_attn.export import to_saved_model
@@ -19,15 +20,7 @@ VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (
 
 
 def tiny_classifier():
-    backbone = models.bert_backbone(
-        num_layers=1,
-        hidden_dim=16,
-        num_heads=2,
-        intermediate_dim=32,
-        vocabulary_size=len(VOCABULARY),
-        max_sequence_length=16,
-    )
-    return models.bert_text_classifier(backbone, num_classes=2)
+    return bert_classifier(len(VOCABULARY), max_sequence_length=16)
 
 
 def test_fresh_process_reload_equals_keras(tmp_path):
