@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from tiny_models import bert_classifier
+import tiny_models
 
 from keras_attn import models
 from keras_attn.export import to_saved_model
@@ -32,7 +32,7 @@ LENGTH = 8
 
 
 def tiny_classifier():
-    return bert_classifier(len(VOCABULARY), LENGTH, seed=5)
+    return tiny_models.bert_classifier(len(VOCABULARY), LENGTH, seed=5)
 
 
 def bert_inputs(token_ids, segment_ids=None):
@@ -144,55 +144,67 @@ def test_saved_model_refuses_bad_ids_the_same_way(classifier, tmp_path):
 
 
 # Run in a child process: a crash inside the interpreter must fail the
-# test, not end pytest. Prints one JSON line of what each feed did.
+# test, not end pytest. The child is given the file and a list of named
+# feeds (input name -> nested list and dtype); it runs the first feed,
+# every other feed, then the first again, and prints one JSON line of
+# what each did: ["ok", outputs] or [error class, message].
 LITERT_CHILD = textwrap.dedent(
     """
     import json, sys
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
-    path, good = sys.argv[1], json.loads(sys.argv[2])
-    interpreter = Interpreter(model_path=path, num_threads=1)
+    interpreter = Interpreter(model_path=sys.argv[1], num_threads=1)
     interpreter.allocate_tensors()
-    inputs = {d["name"]: d for d in interpreter.get_input_details()}
+    inputs = interpreter.get_input_details()
     output = interpreter.get_output_details()[0]["index"]
 
-    def feed(token_ids, segment_ids=None, dtype=np.int32):
-        token_ids = np.asarray(token_ids, dtype)
-        arrays = {
-            "token_ids": token_ids,
-            "segment_ids": np.zeros_like(token_ids)
-            if segment_ids is None else np.asarray(segment_ids, dtype),
-            "padding_mask": np.ones_like(token_ids),
-        }
-        for name, detail in inputs.items():
-            key = next(k for k in arrays if k in name)
-            interpreter.set_tensor(detail["index"], arrays[key])
+    def feed(arrays):
+        for detail in inputs:
+            key = next(k for k in arrays if k in detail["name"])
+            value, dtype = arrays[key]
+            interpreter.set_tensor(detail["index"], np.asarray(value, dtype))
         interpreter.invoke()
         return interpreter.get_tensor(output).tolist()
 
-    size = int(sys.argv[3])
-    cases = {
-        "too_large": [[2, 7, size, 3, 0, 0, 0, 0]],
-        "negative": [[2, 7, -1, 3, 0, 0, 0, 0]],
-        "int32_max": [[2, 7, 2**31 - 1, 3, 0, 0, 0, 0]],
-        "int32_min": [[-(2**31), 7, 1, 3, 0, 0, 0, 0]],
-        "bad_segment": (good, [[0, 0, 5, 0, 0, 0, 0, 0]]),
-        "too_long": [[2] * 9],
-        "wrong_rank": [good],
-        "float_ids": (good, None, np.float32),
-    }
-    results = {"first": feed(good)}
-    for name, case in cases.items():
-        args = case if isinstance(case, tuple) else (case,)
+    def attempt(arrays):
         try:
-            results[name] = ["ok", feed(*args)]
+            return ["ok", feed(arrays)]
         except Exception as error:
-            results[name] = [type(error).__name__, str(error)[:200]]
-    results["after"] = feed(good)
+            return [type(error).__name__, str(error)[:200]]
+
+    feeds = json.loads(sys.argv[2])
+    (_, first), *others = feeds
+    results = {"first": attempt(first)}
+    for name, arrays in others:
+        results[name] = attempt(arrays)
+    results["after"] = attempt(first)
     print(json.dumps(results))
     """
 )
+
+
+def run_litert_child(path, feeds):
+    """Runs `feeds` ((name, {input: (list, dtype)}) pairs) on `path`."""
+    child = subprocess.run(
+        [sys.executable, "-c", LITERT_CHILD, str(path), json.dumps(feeds)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    results = json.loads(child.stdout.strip().splitlines()[-1])
+    # The interpreter is still usable, and still right, after the errors.
+    assert results["first"][0] == "ok", results["first"]
+    assert results["after"] == results["first"]
+    return results
+
+
+def bert_feed(token_ids, segment_ids=None, dtype="int32"):
+    arrays = {k: v.tolist() for k, v in bert_inputs(token_ids).items()}
+    if segment_ids is not None:
+        arrays["segment_ids"] = segment_ids
+    return {k: (v, dtype) for k, v in arrays.items()}
 
 
 def test_litert_interpreter_refuses_bad_inputs_and_survives(
@@ -200,28 +212,54 @@ def test_litert_interpreter_refuses_bad_inputs_and_survives(
 ):
     path = tmp_path / "classifier.tflite"
     to_tflite(classifier, path, sequence_length=LENGTH, measure_latency=False)
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            LITERT_CHILD,
-            str(path),
-            json.dumps(GOOD),
-            str(len(VOCABULARY)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert child.returncode == 0, child.stderr[-2000:]
-    results = json.loads(child.stdout.strip().splitlines()[-1])
+    feeds = [
+        ("good", bert_feed(GOOD)),
+        ("too_large", bert_feed(TOO_LARGE)),
+        ("negative", bert_feed(NEGATIVE)),
+        ("int32_max", bert_feed([[2, 7, 2**31 - 1, 3, 0, 0, 0, 0]])),
+        ("int32_min", bert_feed([[-(2**31), 7, 1, 3, 0, 0, 0, 0]])),
+        ("bad_segment", bert_feed(GOOD, [[0, 0, 5, 0, 0, 0, 0, 0]])),
+        ("too_long", bert_feed([[2] * 9])),
+        ("wrong_rank", bert_feed(GOOD[0])),
+        ("float_ids", bert_feed(GOOD, dtype="float32")),
+    ]
+    results = run_litert_child(path, feeds)
     for name in ("too_large", "negative", "int32_max", "int32_min"):
         assert results[name][0] == "RuntimeError", (name, results[name])
         assert "gather index out of bounds" in results[name][1]
     assert results["bad_segment"][0] == "RuntimeError"
     for name in ("too_long", "wrong_rank", "float_ids"):
         assert results[name][0] == "ValueError", (name, results[name])
-    # The interpreter is still usable, and still right, after the errors.
-    assert results["after"] == results["first"]
     want = classifier.predict(bert_inputs(GOOD), verbose=0)
-    np.testing.assert_allclose(results["first"], want, atol=1e-4)
+    np.testing.assert_allclose(results["first"][1], want, atol=1e-4)
+
+
+def test_on_device_translator_refuses_bad_source_ids(tmp_path):
+    """The greedy loop inside the .tflite file starts from the encoder's
+    gather, so a bad source id stops the call before any decoding."""
+    from keras_attn.models.decoding import greedy_decode
+    from keras_attn.models.translation import END_ID
+    from keras_attn.models.translation import START_ID
+
+    translator = tiny_models.translator()
+    path = tmp_path / "translator.tflite"
+    to_tflite(translator, path, measure_latency=False)
+    sentence = tf.constant(["one two three"])
+    source = np.asarray(translator.encode_source(sentence))
+    bad = source.copy()
+    bad[0, 1] = 24  # one past the last id
+    negative = source.copy()
+    negative[0, 1] = -3
+    feeds = [
+        ("good", {"source_ids": (source.tolist(), "int32")}),
+        ("too_large", {"source_ids": (bad.tolist(), "int32")}),
+        ("negative", {"source_ids": (negative.tolist(), "int32")}),
+        ("too_long", {"source_ids": ([[2] * 9], "int32")}),
+    ]
+    results = run_litert_child(path, feeds)
+    for name in ("too_large", "negative"):
+        assert results[name][0] == "RuntimeError", (name, results[name])
+        assert "gather index out of bounds" in results[name][1]
+    assert results["too_long"][0] == "ValueError", results["too_long"]
+    want = greedy_decode(translator.model, source, 6, START_ID, END_ID)
+    np.testing.assert_array_equal(results["first"][1], np.asarray(want))

@@ -1,5 +1,6 @@
-"""The smallest BERT text classifier, shared by the export, hostile-input
-and soak tests: one layer, hidden size 16, two classes."""
+"""The smallest models, shared by the export, hostile-input and soak
+tests: a BERT text classifier (one layer, hidden size 16, two classes)
+and an untrained translator with a 24-piece vocabulary."""
 
 import keras
 
@@ -19,3 +20,28 @@ def bert_classifier(vocabulary_size, max_sequence_length, seed=None):
         max_sequence_length=max_sequence_length,
     )
     return models.bert_text_classifier(backbone, num_classes=2)
+
+
+TRANSLATOR_SENTENCES = [
+    "one two three",
+    "un deux trois",
+    "four five",
+    "quatre cinq",
+]
+
+
+def translator(max_source_length=8, max_target_length=6):
+    """An untrained `translator_tiny` with its own 24-piece tokenizer."""
+    from keras_attn.models import Translator
+    from keras_attn.models import train_translation_tokenizer
+
+    tokenizer = train_translation_tokenizer(
+        TRANSLATOR_SENTENCES * 10, vocabulary_size=24
+    )
+    model = models.transformer_translator("translator_tiny", vocabulary_size=24)
+    return Translator(
+        model,
+        tokenizer,
+        max_source_length=max_source_length,
+        max_target_length=max_target_length,
+    )

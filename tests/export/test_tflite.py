@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import tiny_models
 from ai_edge_litert.interpreter import Interpreter
 
 from keras_attn import models
@@ -315,25 +316,21 @@ def test_vit_and_text_classifier_float32(tmp_path):
 
 
 def test_on_device_translator_matches_greedy_decode(tmp_path):
-    from keras_attn.models import Translator
-    from keras_attn.models import train_translation_tokenizer
     from keras_attn.models.decoding import greedy_decode
     from keras_attn.models.translation import END_ID
     from keras_attn.models.translation import START_ID
 
-    sentences = ["one two three", "un deux trois", "four five", "quatre cinq"]
-    tokenizer = train_translation_tokenizer(sentences * 10, vocabulary_size=24)
-    model = models.transformer_translator("translator_tiny", vocabulary_size=24)
-    translator = Translator(
-        model, tokenizer, max_source_length=8, max_target_length=6
-    )
+    translator = tiny_models.translator()
+    sentences = tiny_models.TRANSLATOR_SENTENCES
     path = tmp_path / "translator.tflite"
     report = to_tflite(translator, path, measure_latency=False)
     assert "WHILE" in report.ops and report.non_builtin_ops == {}
     assert report.max_abs_diff == {"tokens": 0.0}
     source = np.asarray(translator.encode_source(tf.constant(sentences)))
     got = run_file(path, {"source_ids": source})["tokens"]
-    want = np.asarray(greedy_decode(model, source, 6, START_ID, END_ID))
+    want = np.asarray(
+        greedy_decode(translator.model, source, 6, START_ID, END_ID)
+    )
     np.testing.assert_array_equal(got, want)
 
 
