@@ -49,7 +49,7 @@ def _check_archive(path):
         raise CorruptModelError(
             path, f"damaged: its member {damaged!r} fails its CRC check."
         )
-    missing = [name for name in ("config.json",) if name not in names]
+    missing = [] if "config.json" in names else ["config.json"]
     if not any(name in names for name in _WEIGHTS):
         missing.append(" or ".join(_WEIGHTS))
     if missing:

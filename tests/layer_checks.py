@@ -222,3 +222,22 @@ def randomize_model(model, seed=1, scale=0.2):
 
 def max_diff(a, b):
     return float(np.max(np.abs(to_np(a) - to_np(b))))
+
+
+def decode_step_by_step(layer, target, source, heads, head_dim, **kwargs):
+    """Runs a `TransformerDecoder` one target position at a time through
+    its self-attention cache; returns (the steps' outputs joined along
+    the sequence, the filled cache). `kwargs` go to every call."""
+    batch, length = target.shape[:2]
+    cache = keras.ops.zeros((batch, 2, length, heads, head_dim))
+    steps = []
+    for i in range(length):
+        out, cache = layer(
+            target[:, i : i + 1],
+            source,
+            self_attention_cache=cache,
+            self_attention_cache_update_index=i,
+            **kwargs,
+        )
+        steps.append(to_np(out))
+    return np.concatenate(steps, axis=1), cache

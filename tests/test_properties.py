@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
-from keras import ops
+from layer_checks import decode_step_by_step
 from layer_checks import to_np
 
 from keras_attn.layers import MultiHeadSelfAttention
@@ -120,21 +120,12 @@ def test_cached_decoding_equals_the_full_causal_pass(case, source_length):
     heads, head_dim, target, _ = case
     layer = decoder(heads, head_dim)
     rng = np.random.default_rng(source_length)
-    batch, length, hidden = target.shape
+    batch, _, hidden = target.shape
     source = rng.standard_normal((batch, source_length, hidden))
     source = source.astype("float32")
     full = to_np(layer(target, source))
-    cache = ops.zeros((batch, 2, length, heads, head_dim))
-    steps = []
-    for i in range(length):
-        out, cache = layer(
-            target[:, i : i + 1],
-            source,
-            self_attention_cache=cache,
-            self_attention_cache_update_index=i,
-        )
-        steps.append(to_np(out))
-    _assert_close(np.concatenate(steps, axis=1), full, atol=5e-5)
+    steps, _ = decode_step_by_step(layer, target, source, heads, head_dim)
+    _assert_close(steps, full, atol=5e-5)
 
 
 @given(padded_batches(max_batch=3), st.data())

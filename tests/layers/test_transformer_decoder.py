@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from keras import ops
 from layer_checks import KERAS_ACTIVATIONS
+from layer_checks import decode_step_by_step
 from layer_checks import max_diff
 from layer_checks import random_array
 from layer_checks import random_weights
@@ -188,20 +189,15 @@ def test_cached_steps_equal_full_causal_pass(normalize_first):
     source = random_array(rng, ENC_SHAPE)
     full = to_np(layer(target, source, encoder_padding_mask=ENC_PADDING))
 
-    cache = ops.zeros((BATCH, 2, TARGET, HEADS, HIDDEN // HEADS))
-    steps = []
-    for i in range(TARGET):
-        out, cache = layer(
-            target[:, i : i + 1],
-            source,
-            encoder_padding_mask=ENC_PADDING,
-            self_attention_cache=cache,
-            self_attention_cache_update_index=i,
-        )
-        steps.append(to_np(out))
-    np.testing.assert_allclose(
-        np.concatenate(steps, axis=1), full, atol=1e-5, rtol=0
+    steps, cache = decode_step_by_step(
+        layer,
+        target,
+        source,
+        HEADS,
+        HIDDEN // HEADS,
+        encoder_padding_mask=ENC_PADDING,
     )
+    np.testing.assert_allclose(steps, full, atol=1e-5, rtol=0)
     # The filled cache holds every position's key and value.
     assert np.all(np.any(to_np(cache) != 0.0, axis=(1, 3, 4)))
 
