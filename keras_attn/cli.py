@@ -1,7 +1,19 @@
-"""The `keras-attn` command line."""
+"""The `keras-attn` command line.
+
+Installed as the `keras-attn` script; `main` runs it from Python with a
+list of arguments and returns the exit status. Commands:
+
+- `keras-attn demo`: the quick start (digits ViT to LiteRT, no download);
+- `keras-attn train {vit,text,translate}`: the training jobs;
+- `keras-attn export MODEL.keras --to {saved_model,tflite} --output PATH`;
+- `keras-attn inspect MODEL.tflite`: inputs, outputs, ops, size;
+- `keras-attn version`.
+"""
 
 import argparse
 import sys
+
+__all__ = ["build_parser", "main"]
 
 
 def _demo(args):
@@ -343,6 +355,18 @@ def _add_export(commands):
 
 
 def build_parser():
+    """The `argparse` parser of every `keras-attn` command.
+
+    Example:
+
+    >>> from keras_attn.cli import build_parser
+    >>> args = build_parser().parse_args(
+    ...     ["export", "model.keras", "--to", "tflite", "--quantize",
+    ...      "dynamic_int8", "--output", "model.tflite"]
+    ... )
+    >>> args.to, args.quantize, args.output
+    ('tflite', 'dynamic_int8', 'model.tflite')
+    """
     parser = argparse.ArgumentParser(
         prog="keras-attn",
         description="Keras 3 attention layers and models.",
@@ -394,6 +418,34 @@ def build_parser():
 
 
 def main(argv=None):
+    """Runs `keras-attn` with `argv` (default: `sys.argv[1:]`); returns
+    the exit status. Bad arguments exit through `SystemExit` with
+    argparse's message, as the script does.
+
+    Example: export a small model to LiteRT, then inspect the file.
+
+    >>> import contextlib, io, os, tempfile
+    >>> import keras
+    >>> from keras_attn.cli import main
+    >>> folder = tempfile.mkdtemp()
+    >>> inputs = keras.Input((4,), name="x")
+    >>> model = keras.Model(inputs, keras.layers.Dense(2, name="y")(inputs))
+    >>> model.save(os.path.join(folder, "dense.keras"))
+    >>> out = os.path.join(folder, "dense.tflite")
+    >>> printed = io.StringIO()
+    >>> with contextlib.redirect_stdout(printed):
+    ...     status = main(["export", os.path.join(folder, "dense.keras"),
+    ...                    "--to", "tflite", "--output", out])
+    >>> status, os.path.isfile(out)
+    (0, True)
+    >>> "max |diff| 0" in printed.getvalue()
+    True
+    >>> printed = io.StringIO()
+    >>> with contextlib.redirect_stdout(printed):
+    ...     status = main(["inspect", out])
+    >>> status, "FULLY_CONNECTED" in printed.getvalue()
+    (0, True)
+    """
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -5,6 +5,7 @@ import doctest
 import pytest
 
 import keras_attn
+from keras_attn import cli
 from keras_attn import data
 from keras_attn import demo
 from keras_attn import distribute
@@ -28,6 +29,7 @@ PUBLIC = [
         demo,
         tasks,
         viz,
+        cli,
     )
     for name in module.__all__
     if callable(getattr(module, name))
