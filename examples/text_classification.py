@@ -1,8 +1,19 @@
-"""Fine-tune a BERT-family checkpoint on a TSV, export it to LiteRT, check both.
+"""Fine-tune a BERT-family checkpoint on a TSV or a TFDS set, export it to
+LiteRT, check both.
 
     python examples/text_classification.py \\
         --train ../shared/data/sst2/train.tsv --max-train 8000 \\
         --pretrained path/to/all-MiniLM-L6-v2 --output sst2-example
+
+    python examples/text_classification.py --tfds glue/sst2 \\
+        --max-train 8000 --output sst2-tfds
+
+`--tfds` reads a TensorFlow Datasets set (`glue/sst2` or `imdb_reviews`)
+that is already prepared in `--tfds-data-dir` (TFDS's default folder if
+not given): it trains on the `train` split and evaluates on the set's
+held-out split (`validation` for glue/sst2, `test` for imdb_reviews;
+`--tfds-eval-split` to choose). Nothing is downloaded unless you add
+`--download`, which lets TFDS fetch and prepare the set first.
 
 Step 1 is the `keras-attn train text-classifier` job: it fine-tunes the
 local Hugging Face folder given with `--pretrained` (without it, the
@@ -33,14 +44,56 @@ def write_rows(path, texts, labels):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+HELD_OUT_SPLIT = {"glue/sst2": "validation", "imdb_reviews": "test"}
+
+
+def read_tfds(args):
+    """Train and held-out `(texts, labels)` of `--tfds`, read locally
+    unless `--download`."""
+    from keras_attn import data
+
+    split = args.tfds_eval_split or HELD_OUT_SPLIT.get(args.tfds, "test")
+    read = [
+        data.load_tfds_text_classification(
+            args.tfds,
+            name,
+            data_dir=args.tfds_data_dir,
+            download=args.download,
+        )
+        for name in ("train", split)
+    ]
+    print(
+        f"{args.tfds}: {len(read[0][0])} train rows, {len(read[1][0])} "
+        f"{split} rows"
+    )
+    return (*read[0], *read[1])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n", 1)[1],
     )
-    parser.add_argument("--train", required=True, help="label<TAB>sentence")
-    parser.add_argument("--eval", help="held-out file of the same format")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--train", help="a label<TAB>sentence TSV")
+    source.add_argument(
+        "--tfds",
+        metavar="NAME",
+        help="a TensorFlow Datasets set: glue/sst2 or imdb_reviews",
+    )
+    parser.add_argument("--eval", help="held-out TSV of the same format")
+    parser.add_argument("--tfds-data-dir", help="where the TFDS set is")
+    parser.add_argument(
+        "--tfds-eval-split",
+        help="TFDS split to evaluate on (default: validation for glue/sst2, "
+        "test for imdb_reviews)",
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="let TFDS download and prepare --tfds if it is missing",
+    )
     parser.add_argument("--max-train", type=int, help="use the first N rows")
     parser.add_argument("--max-eval", type=int, default=1000)
     parser.add_argument("--pretrained", help="local Hugging Face BERT folder")
@@ -77,14 +130,26 @@ def main(argv=None):
         pretrained = minilm_checkpoint()
     print(f"checkpoint: {pretrained or 'none, a bert_tiny from scratch'}")
 
-    texts, labels = data.read_text_classification(args.train)
+    if args.tfds and args.eval:
+        parser.error("--eval is a TSV; with --tfds use --tfds-eval-split")
+    if args.tfds:
+        try:
+            texts, labels, eval_texts, eval_labels = read_tfds(args)
+        except FileNotFoundError as error:
+            parser.error(f"{error} Here: add --download or --tfds-data-dir.")
+        except ValueError as error:
+            parser.error(str(error))
+    else:
+        texts, labels = data.read_text_classification(args.train)
+        eval_texts = eval_labels = None
+        if args.eval:
+            eval_texts, eval_labels = data.read_text_classification(args.eval)
     if args.max_train:
         texts, labels = texts[: args.max_train], labels[: args.max_train]
     train_file = output / "train-rows.tsv"
     write_rows(train_file, texts, labels)
     eval_file = None
-    if args.eval:
-        eval_texts, eval_labels = data.read_text_classification(args.eval)
+    if eval_texts is not None:
         eval_file = output / "eval-rows.tsv"
         write_rows(
             eval_file,

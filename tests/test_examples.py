@@ -214,6 +214,76 @@ def test_sentence_embeddings_search_on_device(tmp_path):
     assert "embedder_none.tflite" in out
 
 
+# The example run in a child under `tfds.testing.mock_data`, TFDS's own
+# test double: generated rows in the set's real features, no files.
+MOCKED_TFDS = """
+import runpy, sys
+import tensorflow_datasets as tfds
+sys.argv = sys.argv[1:]
+with tfds.testing.mock_data(num_examples=48):
+    runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_text_classification_reads_a_tfds_set(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    output = tmp_path / "run"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MOCKED_TFDS,
+            str(EXAMPLES / "text_classification.py"),
+            "--tfds",
+            "glue/sst2",
+            "--from-scratch",
+            "--max-eval",
+            "12",
+            "--sequence-length",
+            "16",
+            "--output",
+            str(output),
+        ],
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "glue/sst2: 48 train rows, 48 validation rows" in result.stdout
+    train_rows = (output / "train-rows.tsv").read_text().splitlines()
+    assert len(train_rows) == 1 + 48
+    comparison = json.loads((output / "comparison.json").read_text())
+    assert comparison["examples"] == 12
+    assert 0.0 <= comparison["tflite_accuracy"] <= 1.0
+
+
+def test_text_classification_tfds_without_data_says_so(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "text_classification.py"),
+            "--tfds",
+            "glue/sst2",
+            "--tfds-data-dir",
+            str(tmp_path / "empty"),
+            "--output",
+            str(tmp_path / "run"),
+        ],
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "not prepared" in result.stderr
+    assert "add --download or --tfds-data-dir" in result.stderr
+    assert not (tmp_path / "empty" / "glue").exists()  # nothing fetched
+
+
 @pytest.mark.parametrize(
     "script, option",
     [
