@@ -24,12 +24,13 @@ import numpy as np
 
 from keras_attn.export import _files
 from keras_attn.export import _specs
+from keras_attn.export import _tflite_graph
 from keras_attn.export import integrity
 from keras_attn.export.report import ExportReport
 from keras_attn.export.report import count_ops
 from keras_attn.export.report import non_builtin_ops
 from keras_attn.export.report import tensor_info
-from keras_attn.layers import _ids
+from keras_attn.layers import _tflite
 
 QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
 SIGNATURE = "serving_default"
@@ -91,19 +92,28 @@ def _check_arguments(path, quantization, representative_data, batch_size):
         )
 
 
-def write_saved_model(directory, endpoints, tracked, for_tflite=False):
+def write_saved_model(
+    directory, endpoints, tracked, for_tflite=False, integer=False
+):
     """Writes `endpoints` (`{name: (function, [TensorSpec])}`) with Keras's
     ExportArchive, which freezes nothing but tracks `tracked`'s variables.
 
     `for_tflite` traces id lookups as a bare GATHER: TensorFlow's `Assert`
     is not a builtin operator, and LiteRT's GATHER checks ids itself.
+    `integer` (with `for_tflite`) traces for integer activations: layer
+    normalization and the attention softmax in forms that quantize (no
+    SQUARED_DIFFERENCE, no huge fill constant; see `_tflite_graph`).
     """
     import keras
 
     archive = keras.export.ExportArchive()
     for item in tracked:
         archive.track(item)
-    tracing = _ids.tflite_tracing() if for_tflite else contextlib.nullcontext()
+    tracing = contextlib.ExitStack()
+    if for_tflite:
+        tracing.enter_context(_tflite.tracing(integer=integer))
+    if for_tflite and integer:
+        tracing.enter_context(_tflite_graph.quantizable_layer_norm())
     with tracing:
         for name, (function, signature) in endpoints.items():
             archive.add_endpoint(name, function, input_signature=signature)
@@ -558,7 +568,11 @@ def to_tflite(
     with tempfile.TemporaryDirectory() as scratch:
         endpoint = _model_endpoint(model, specs)
         write_saved_model(
-            scratch, {SIGNATURE: endpoint}, [model], for_tflite=True
+            scratch,
+            {SIGNATURE: endpoint},
+            [model],
+            for_tflite=True,
+            integer=quantization == "int8",
         )
         report = convert_saved_model(
             scratch,

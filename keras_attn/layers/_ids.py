@@ -12,34 +12,16 @@ behaviour per way of running:
 - where nothing can raise (XLA, which drops `Assert`, and JAX under
   `jit`): the vectors of bad ids become NaN, so the loss or the output
   shows it instead of a silently wrong row;
-- while tracing for TFLite (`tflite_tracing()`): a plain gather with no
+- while tracing for TFLite (`_tflite.tracing()`): a plain gather with no
   check and no wrap-around, because LiteRT's GATHER refuses out-of-range
   and negative ids itself (`invoke` raises `RuntimeError`).
 """
-
-import contextlib
-import threading
 
 import keras
 import numpy as np
 from keras import ops
 
-_STATE = threading.local()
-
-
-@contextlib.contextmanager
-def tflite_tracing():
-    """Lookups traced inside trace to a bare gather (see module doc)."""
-    previous = getattr(_STATE, "tflite", False)
-    _STATE.tflite = True
-    try:
-        yield
-    finally:
-        _STATE.tflite = previous
-
-
-def _tracing_for_tflite():
-    return getattr(_STATE, "tflite", False)
+from keras_attn.layers import _tflite
 
 
 def _concrete(ids):
@@ -99,7 +81,7 @@ def check_ids(ids, size, layer, name):
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        if _tracing_for_tflite():
+        if _tflite.active():
             return ids, None
         valid = tf.logical_and(ids >= 0, ids < size)
         check = tf.debugging.Assert(

@@ -8,6 +8,8 @@ implicit masks carried on the inputs.
 
 from keras import ops
 
+from keras_attn.layers import _tflite
+
 
 def _shape_str(shape):
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
@@ -123,6 +125,8 @@ def masked_softmax(scores, mask):
     if mask is None:
         return ops.softmax(scores, axis=-1)
     mask = ops.broadcast_to(mask, ops.shape(scores))
+    if _tflite.integer():
+        return _softmax_for_integer_files(scores, mask)
     row_min = ops.min(scores, axis=-1, keepdims=True)
     row_max = ops.max(ops.where(mask, scores, row_min), axis=-1, keepdims=True)
     row_max = ops.stop_gradient(row_max)
@@ -134,3 +138,28 @@ def masked_softmax(scores, mask):
     # a fully masked row sums to 0 and stays 0.
     total = ops.sum(weights, axis=-1, keepdims=True)
     return weights / ops.maximum(total, ops.ones_like(total))
+
+
+# How far below a row's largest allowed score the masked scores are put
+# for integer files: e^-16 (about 1e-7) of the largest weight each, far
+# below int8's step of 1/256.
+INTEGER_FILL_MARGIN = 16.0
+
+
+def _softmax_for_integer_files(scores, mask):
+    """`masked_softmax` as traced for a `.tflite` file with integer
+    activations: masked scores are set to the row's largest allowed score
+    minus `INTEGER_FILL_MARGIN`, which is inside the range of the scores
+    themselves (allowed scores further below already weigh less), so the
+    filled tensor's calibrated range is no wider than the scores', and
+    LiteRT's int8 SOFTMAX kernel does the rest. The weights are then
+    multiplied by the mask: masked keys and fully masked rows get exact
+    zeros. In float32 each masked key takes at most e^-16 (about 1e-7) of
+    the row's weight away from the allowed ones."""
+    row_min = ops.min(scores, axis=-1, keepdims=True)
+    allowed_max = ops.max(
+        ops.where(mask, scores, row_min), axis=-1, keepdims=True
+    )
+    filled = ops.where(mask, scores, allowed_max - INTEGER_FILL_MARGIN)
+    weights = ops.softmax(filled, axis=-1)
+    return weights * ops.cast(mask, weights.dtype)

@@ -1,6 +1,7 @@
 import keras
 
 from keras_attn.layers import _ids
+from keras_attn.layers import _tflite
 
 
 @keras.saving.register_keras_serializable(package="keras_attn")
@@ -69,7 +70,7 @@ class TokenEmbedding(keras.layers.ReversibleEmbedding):
         ids, valid = _ids.check_ids(
             inputs, self.input_dim, label, self.ids_name
         )
-        if _ids._tracing_for_tflite() and self.quantization_mode is None:
+        if _tflite.active() and self.quantization_mode is None:
             vectors = _ids.gather(self.embeddings, ids, self.compute_dtype)
         else:
             vectors = super().call(ids)

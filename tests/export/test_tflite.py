@@ -20,6 +20,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from keras_attn import models
 from keras_attn.export import UnsupportedOpsError
+from keras_attn.export import _tflite_graph
 from keras_attn.export import inspect_tflite
 from keras_attn.export import to_tflite
 
@@ -222,6 +223,40 @@ def test_full_int8_from_a_tf_data_pipeline(bert, tmp_path):
     details = interpreter.get_signature_runner().get_input_details()
     assert details["token_ids"]["dtype"] == np.int32
     assert report.max_rel_diff["pooled_output"] < 0.25
+    # Traced for integer activations: the attention's masked scores are
+    # filled near the scores (Keras's fused op fills about -3.4e38, which
+    # gave that tensor an int8 step of about 1e36), and layer norm has no
+    # SQUARED_DIFFERENCE or NEG, which run slowly in int8.
+    widest = max(
+        t["quantization_parameters"]["scales"].max() * 255
+        for t in tensors
+        if t["dtype"] == np.int8 and t["quantization_parameters"]["scales"].size
+    )
+    assert widest < 1e3, widest
+    assert "SOFTMAX" in report.ops
+    assert "SQUARED_DIFFERENCE" not in report.ops and "NEG" not in report.ops
+
+
+def test_layer_norm_traced_for_int8_keeps_its_results():
+    layer = keras.layers.LayerNormalization(epsilon=1e-6)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 16)).astype("float32")
+    x[..., 3] *= 60.0  # an outlier channel, as BERT's residual stream has
+    layer.build(x.shape)
+    layer.set_weights([1.0 + rng.standard_normal(16), rng.standard_normal(16)])
+    want = np.asarray(layer(x))
+    with _tflite_graph.quantizable_layer_norm():
+        got = np.asarray(layer(x))
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+    # Other axes than the last are left to Keras's own call.
+    across_time = keras.layers.LayerNormalization(axis=1)
+    want = np.asarray(across_time(x))
+    with _tflite_graph.quantizable_layer_norm():
+        np.testing.assert_array_equal(np.asarray(across_time(x)), want)
+    # Outside the context the layer is Keras's again.
+    assert (
+        "_tflite_graph" not in keras.layers.LayerNormalization.call.__module__
+    )
 
 
 def test_int8_needs_representative_data(bert, tmp_path):

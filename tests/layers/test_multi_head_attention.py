@@ -1,3 +1,5 @@
+from contextlib import nullcontext
+
 import keras
 import numpy as np
 import pytest
@@ -6,6 +8,7 @@ from layer_checks import run_layer_test
 
 from keras_attn.layers import MultiHeadAttention
 from keras_attn.layers import MultiHeadSelfAttention
+from keras_attn.layers import _tflite
 
 RNG = np.random.default_rng(7)
 
@@ -136,10 +139,18 @@ def test_matches_keras_multi_head_attention(masking, value_dim):
     assert np.abs(got - want).max() <= 1e-5
 
 
+@pytest.mark.parametrize("integer_tflite", [False, True], ids=["keras", "int8"])
 @pytest.mark.parametrize("return_scores", [False, True])
-def test_matches_numpy_reference_with_padding(return_scores):
+def test_matches_numpy_reference_with_padding(return_scores, integer_tflite):
     # Both code paths: the fused dot_product_attention one (no scores) and
-    # the explicit masked softmax (scores requested).
+    # the explicit masked softmax (scores requested); and both as traced
+    # for a full-int8 .tflite file (a fill near the scores, no fused op).
+    tracing = _tflite.tracing(integer=True) if integer_tflite else nullcontext()
+    with tracing:
+        _check_padding_against_numpy(return_scores)
+
+
+def _check_padding_against_numpy(return_scores):
     batch, t, s = 3, 4, 6
     query, value = random((batch, t, 8)), random((batch, s, 8))
     layer = MultiHeadAttention(num_heads=2, key_dim=5)
