@@ -160,6 +160,7 @@ def test_text_part_table_matches_its_files(tmp_path, sentiment_tsv):
         "Keras (text)",
         "LiteRT float32 (text)",
         "LiteRT dynamic_int8 (text)",
+        "LiteRT int8 (text)",
     ]
     held = (folder / "eval.tsv").read_text().splitlines()[1:]
     assert len(held) == 12  # a fifth of 60 rows
