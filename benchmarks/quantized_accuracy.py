@@ -55,9 +55,13 @@ VARIANTS = {
     "int8": ("int8", None),
     "int8_float_bmm": ("int8", ["BATCH_MATMUL"]),
     "int8_float_norm_attention": ("int8", NORM_AND_ATTENTION),
-    # The attention's mask fill (SELECT_V2) and softmax in float32 too: the
-    # fill of Keras's fused attention stretches SELECT_V2's int8 range to
-    # about 2e38, which flattens the scores of the allowed keys.
+    # The residual sums and layer norm in float32 (with the attention's
+    # scale and mask products, which are MULs too): the tensors whose int8
+    # range a few outlier channels stretch.
+    "int8_float_residual": ("int8", ["ADD", "SUB", "MEAN", "MUL", "RSQRT"]),
+    # The attention's mask fill (SELECT_V2) and softmax in float32 too. (It
+    # mattered before int8 exports traced the softmax without Keras's fill
+    # of about -3.4e38.)
     "int8_float_attention": ("int8", ["BATCH_MATMUL", "SELECT_V2", "SOFTMAX"]),
     # Only the dense layers (FULLY_CONNECTED) in int8.
     "int8_dense_only": ("int8", NOT_DENSE),
