@@ -353,7 +353,15 @@ def load_tfds_text_classification(
         ValueError: an unsupported name, or a split without any label.
         FileNotFoundError: the data is not prepared and download=False.
 
-    Example:
+    Example, with TFDS's test double standing in for the prepared data:
+
+    >>> import tensorflow_datasets as tfds
+    >>> with tfds.testing.mock_data(num_examples=6):
+    ...     texts, labels = load_tfds_text_classification("glue/sst2")
+    >>> len(texts), labels.dtype
+    (6, dtype('int32'))
+
+    With the real data prepared (`download=True` once):
 
     >>> texts, labels = load_tfds_text_classification(
     ...     "glue/sst2", "validation")  # doctest: +SKIP
@@ -617,7 +625,15 @@ def load_tfds_parallel_text(
         ValueError: an unsupported name or an empty split.
         FileNotFoundError: the data is not prepared and download=False.
 
-    Example:
+    Example, with TFDS's test double standing in for the prepared data:
+
+    >>> import tensorflow_datasets as tfds
+    >>> with tfds.testing.mock_data(num_examples=4):
+    ...     pairs = load_tfds_parallel_text(split="validation")
+    >>> len(pairs), isinstance(pairs[0][0], str)
+    (4, True)
+
+    With the real data prepared (`download=True` once):
 
     >>> pairs = load_tfds_parallel_text(split="validation")  # doctest: +SKIP
     >>> len(pairs)  # doctest: +SKIP
@@ -859,7 +875,15 @@ def load_tfds_images(
         ValueError: an unsupported name or an empty split.
         FileNotFoundError: the data is not prepared and download=False.
 
-    Example:
+    Example, with TFDS's test double standing in for the prepared data:
+
+    >>> import tensorflow_datasets as tfds
+    >>> with tfds.testing.mock_data(num_examples=3):
+    ...     images, labels = load_tfds_images("cifar10", "test")
+    >>> images.shape, images.dtype, labels.dtype
+    ((3, 32, 32, 3), dtype('float32'), dtype('int32'))
+
+    With the real data prepared (`download=True` once):
 
     >>> images, labels = load_tfds_images("cifar10", "test")  # doctest: +SKIP
     >>> images.shape, images.dtype, labels[:3].tolist()  # doctest: +SKIP

@@ -129,11 +129,20 @@ def train_text_classifier(
     Returns:
         dict of the evaluation metrics.
 
-    Example (tests/test_train_cli.py runs it through the command line):
+    Example: a `bert_tiny` from scratch on 40 made-up rows, one epoch
+    (tests/test_train_cli.py trains one to a real accuracy).
 
-    >>> metrics = train_text_classifier(  # doctest: +SKIP
-    ...     "train.tsv", "run", epochs=1, batch_size=32)
-    >>> sorted(metrics)  # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> rows = ["label\\tsentence"] + [
+    ...     f"{i % 2}\\t{'a good film' if i % 2 else 'a bad film'} {i}"
+    ...     for i in range(40)]
+    >>> _ = (folder / "train.tsv").write_text("\\n".join(rows) + "\\n")
+    >>> metrics = train_text_classifier(
+    ...     folder / "train.tsv", folder / "run", vocabulary_size=200,
+    ...     sequence_length=16, epochs=1, batch_size=8, verbose=0)
+    [keras-attn train] ...
+    >>> sorted(metrics)
     ['accuracy', 'best_epoch', 'eval_examples', 'train_examples']
     """
     from keras_attn import models
@@ -245,10 +254,20 @@ def train_translator(
         dict of the evaluation metrics (`bleu` with sacrebleu's default
         13a tokenisation).
 
-    Example (tests/test_train_cli.py runs it through the command line):
+    Example: `translator_tiny` on 60 made-up pairs, one epoch
+    (tests/test_train_cli.py trains one that learns its task).
 
-    >>> metrics = train_translator("pairs.tsv", "run")  # doctest: +SKIP
-    >>> metrics["bleu"] >= 0  # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> words = "one two three four five six".split()
+    >>> pairs = [f"{words[i % 6]} {words[(i + 1) % 6]}\\t"
+    ...          f"{words[(i + 1) % 6]} {words[i % 6]}" for i in range(60)]
+    >>> _ = (folder / "pairs.tsv").write_text("\\n".join(pairs) + "\\n")
+    >>> metrics = train_translator(
+    ...     folder / "pairs.tsv", folder / "run", vocabulary_size=20,
+    ...     max_length=8, epochs=1, batch_size=8, verbose=0)
+    [keras-attn train] ...
+    >>> 0.0 <= metrics["bleu"] <= 100.0
     True
     """
     import sacrebleu
@@ -375,10 +394,15 @@ def train_vit(
     Returns:
         dict of the evaluation metrics.
 
-    Example (tests/test_train_cli.py runs it through the command line):
+    Example: one epoch on the digits (at the default 40 epochs the
+    held-out accuracy is about 0.98; tests/test_train_cli.py trains it).
 
-    >>> train_vit("digits", "run", epochs=40)["accuracy"]  # doctest: +SKIP
-    0.986...
+    >>> import tempfile
+    >>> metrics = train_vit("digits", tempfile.mkdtemp(), epochs=1,
+    ...                     batch_size=32, verbose=0)
+    [keras-attn train] accuracy: ...
+    >>> 0.0 <= metrics["accuracy"] <= 1.0
+    True
     """
     from keras_attn import models
 
