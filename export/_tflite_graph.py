@@ -12,8 +12,10 @@ layer trace the same arithmetic as
     y = (centered * gamma) * rsqrt(mean(centered * centered) + epsilon) + beta
 
 (SUB, MUL, MEAN, ADD, RSQRT). gamma comes before the per-token scale: it
-is small on the few outlier channels of a BERT's residual stream, so no
-intermediate tensor has a wider int8 range than the input or the output.
+is small on the few outlier channels of a BERT's residual stream, so
+`centered * gamma` is no wider than the input. (`centered * centered` is
+wider, but only its mean is used, and the outlier channels dominate that
+mean in float32 too.)
 The layer's weights and config are unchanged, and outside the context so
 are its results; inside it they differ from Keras's by rounding only.
 """
@@ -34,8 +36,8 @@ def _normalize(layer, inputs):
     variance = ops.mean(centered * centered, axis=-1, keepdims=True)
     outputs = centered
     if layer.gamma is not None:
-        # gamma first: it is small on the few outlier channels, so no
-        # intermediate tensor has a wider range than the input or output.
+        # gamma first: it is small on the few outlier channels, so this
+        # product is no wider than the input (see the module doc).
         outputs = outputs * ops.cast(layer.gamma, "float32")
     outputs = outputs * ops.rsqrt(variance + layer.epsilon)
     if layer.beta is not None:
