@@ -496,6 +496,10 @@ def to_tflite(
             `"dynamic_int8"` (int8 weights, float activations) or `"int8"`
             (int8 weights and activations, calibrated on
             `representative_data`; inputs and outputs stay float32/int32).
+            For `"int8"` the attention's masked softmax and layer norm are
+            traced in forms that quantize: masked scores are filled near
+            the allowed ones instead of at -3.4e38, and layer norm has no
+            SQUARED_DIFFERENCE or NEG. The Keras model is not changed.
         representative_data: for `int8`: a `tf.data.Dataset` (of inputs or
             `(inputs, labels)`), a dict of arrays or a list of dicts; rows
             are padded or cut to the exported shape.
