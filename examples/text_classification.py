@@ -113,6 +113,8 @@ def main(argv=None):
     )
     parser.add_argument("--output", default="text-classification")
     args = parser.parse_args(argv)
+    if args.tfds and args.eval:
+        parser.error("--eval is a TSV; with --tfds use --tfds-eval-split")
 
     import numpy as np
 
@@ -130,8 +132,6 @@ def main(argv=None):
         pretrained = minilm_checkpoint()
     print(f"checkpoint: {pretrained or 'none, a bert_tiny from scratch'}")
 
-    if args.tfds and args.eval:
-        parser.error("--eval is a TSV; with --tfds use --tfds-eval-split")
     if args.tfds:
         try:
             texts, labels, eval_texts, eval_labels = read_tfds(args)

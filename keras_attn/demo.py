@@ -495,12 +495,13 @@ def run_text(
 
     model = keras.saving.load_model(folder / "model.keras")
     preprocessor = load_bert_preprocessor(folder, sequence_length)
-    eval_texts = [texts[i] for i in splits["eval"]]
+
+    def tokenize(indices):  # the model's int32 inputs for these rows
+        batch = preprocessor([texts[i] for i in indices])
+        return {k: np.asarray(v).astype("int32") for k, v in batch.items()}
+
     references = labels[splits["eval"]]
-    features = {
-        k: np.asarray(v).astype("int32")
-        for k, v in preprocessor(eval_texts).items()
-    }
+    features = tokenize(splits["eval"])
     keras_logits = np.asarray(model.predict(features, verbose=0))
     table = [
         {
@@ -514,11 +515,7 @@ def run_text(
             "ms_per_image": _keras_latency_ms(model, features),
         }
     ]
-    train_texts = [texts[i] for i in splits["train"][:200]]
-    calibration = {
-        k: np.asarray(v).astype("int32")
-        for k, v in preprocessor(train_texts).items()
-    }
+    calibration = tokenize(splits["train"][:200])
     for label, quantization in (
         ("float32", None),
         ("dynamic_int8", "dynamic_int8"),
