@@ -11,16 +11,21 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def run(script, *args, timeout=600, stdin=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args],
-        env=env,
+def python(*args, timeout=600, stdin=None, cwd=None):
+    """Runs this Python with `args`; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, *args],
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
         capture_output=True,
         text=True,
         timeout=timeout,
         input=stdin,
+        cwd=cwd,
     )
+
+
+def run(script, *args, timeout=600, stdin=None):
+    result = python(str(EXAMPLES / script), *args, timeout=timeout, stdin=stdin)
     tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
     assert result.returncode == 0, tail
     return result.stdout
@@ -228,27 +233,20 @@ with tfds.testing.mock_data(num_examples=48):
 def test_text_classification_reads_a_tfds_set(tmp_path):
     pytest.importorskip("tensorflow_datasets")
     output = tmp_path / "run"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            MOCKED_TFDS,
-            str(EXAMPLES / "text_classification.py"),
-            "--tfds",
-            "glue/sst2",
-            "--from-scratch",
-            "--max-eval",
-            "12",
-            "--sequence-length",
-            "16",
-            "--output",
-            str(output),
-        ],
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
+    result = python(
+        "-c",
+        MOCKED_TFDS,
+        str(EXAMPLES / "text_classification.py"),
+        "--tfds",
+        "glue/sst2",
+        "--from-scratch",
+        "--max-eval",
+        "12",
+        "--sequence-length",
+        "16",
+        "--output",
+        str(output),
+        cwd=tmp_path,  # not the checkout: `-c` imports from the cwd first
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "glue/sst2: 48 train rows, 48 validation rows" in result.stdout
@@ -261,22 +259,15 @@ def test_text_classification_reads_a_tfds_set(tmp_path):
 
 def test_text_classification_tfds_without_data_says_so(tmp_path):
     pytest.importorskip("tensorflow_datasets")
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(EXAMPLES / "text_classification.py"),
-            "--tfds",
-            "glue/sst2",
-            "--tfds-data-dir",
-            str(tmp_path / "empty"),
-            "--output",
-            str(tmp_path / "run"),
-        ],
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
-        capture_output=True,
-        text=True,
+    result = python(
+        str(EXAMPLES / "text_classification.py"),
+        "--tfds",
+        "glue/sst2",
+        "--tfds-data-dir",
+        str(tmp_path / "empty"),
+        "--output",
+        str(tmp_path / "run"),
         timeout=300,
-        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert "not prepared" in result.stderr
