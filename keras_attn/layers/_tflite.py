@@ -11,6 +11,13 @@ with the same results:
   (`_masking.masked_softmax`) instead of the fused kernel's fill of about
   -3.4e38: calibration gives every tensor one scale for its whole range,
   and a range of 3.4e38 rounds all the allowed scores to one value.
+  Post-norm Transformer blocks given `residual_scales` also trace their
+  feed-forward residual sum with its widest channels divided down
+  (`TransformerBlock._feedforward_for_integer_files`).
+
+`observing()` collects, per post-norm block called inside it, the largest
+magnitude each channel of that residual sum took; the exporter runs the
+calibration data through the model this way to choose the scales.
 """
 
 import contextlib
@@ -20,14 +27,22 @@ _STATE = threading.local()
 
 
 @contextlib.contextmanager
-def tracing(integer=False):
-    """Layers called inside trace for a `.tflite` file (see module doc)."""
-    previous = getattr(_STATE, "mode", None)
+def tracing(integer=False, residual_scales=None):
+    """Layers called inside trace for a `.tflite` file (see module doc).
+
+    `residual_scales`: `{id(block): float32 array (hidden,)}`, with
+    `integer` only.
+    """
+    previous = (
+        getattr(_STATE, "mode", None),
+        getattr(_STATE, "scales", None),
+    )
     _STATE.mode = "integer" if integer else "float"
+    _STATE.scales = dict(residual_scales or {}) if integer else None
     try:
         yield
     finally:
-        _STATE.mode = previous
+        _STATE.mode, _STATE.scales = previous
 
 
 def active():
@@ -36,3 +51,37 @@ def active():
 
 def integer():
     return getattr(_STATE, "mode", None) == "integer"
+
+
+def residual_scales(block):
+    """The scales `tracing` was given for `block`, or None."""
+    scales = getattr(_STATE, "scales", None)
+    return None if not scales else scales.get(id(block))
+
+
+@contextlib.contextmanager
+def observing():
+    """Yields `{id(block): (block, largest |value| per channel)}`, filled
+    by post-norm blocks called (eagerly) inside."""
+    previous = getattr(_STATE, "observed", None)
+    _STATE.observed = {}
+    try:
+        yield _STATE.observed
+    finally:
+        _STATE.observed = previous
+
+
+def observe(block, residual_sum):
+    observed = getattr(_STATE, "observed", None)
+    if observed is None:
+        return
+    import numpy as np
+    from keras import ops
+
+    largest = ops.max(
+        ops.abs(residual_sum), axis=tuple(range(len(residual_sum.shape) - 1))
+    )
+    largest = np.asarray(ops.convert_to_numpy(largest), dtype="float32")
+    if id(block) in observed:
+        largest = np.maximum(observed[id(block)][1], largest)
+    observed[id(block)] = (block, largest)

@@ -20,9 +20,13 @@ from ai_edge_litert.interpreter import Interpreter
 
 from keras_attn import models
 from keras_attn.export import UnsupportedOpsError
+from keras_attn.export import _specs
 from keras_attn.export import _tflite_graph
 from keras_attn.export import inspect_tflite
+from keras_attn.export import litert
 from keras_attn.export import to_tflite
+from keras_attn.layers import TransformerEncoder
+from keras_attn.layers import _tflite
 
 LENGTH = 16
 VOCABULARY = 120
@@ -257,6 +261,102 @@ def test_layer_norm_traced_for_int8_keeps_its_results():
     assert (
         "_tflite_graph" not in keras.layers.LayerNormalization.call.__module__
     )
+
+
+WIDE = 5  # the channel made wide in `wide_channel_bert`
+
+
+def wide_channel_bert():
+    """`small_bert` with channel WIDE of every feed-forward output about
+    40 in every token, as channel 99 of a trained MiniLM reaches 220."""
+    keras.utils.set_random_seed(11)
+    model = small_bert()
+    for block in encoder_blocks(model):
+        dense = block.feedforward_output_dense
+        kernel, bias = dense.get_weights()
+        kernel[:, WIDE] *= 80.0
+        bias[WIDE] = 40.0
+        dense.set_weights([kernel, bias])
+    return model
+
+
+def encoder_blocks(model):
+    return [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, TransformerEncoder)
+    ]
+
+
+def calibration_batches(model, rows=16):
+    specs = _specs.input_specs(model, 1, LENGTH)
+    return _specs.collect(bert_inputs(rows, seed=8), specs, 100)
+
+
+def test_residual_scales_divide_down_only_the_wide_channel(bert):
+    model = wide_channel_bert()
+    scales = litert.residual_scales(model, calibration_batches(model))
+    blocks = encoder_blocks(model)
+    assert set(scales) == {id(block) for block in blocks}
+    for block in blocks:
+        wide = scales[id(block)] > 1
+        assert wide[WIDE] and scales[id(block)][WIDE] > 10
+        assert wide.sum() == 1, np.flatnonzero(wide)
+    # Without wide channels (random weights) nothing is scaled, and
+    # pre-norm blocks are never observed.
+    assert litert.residual_scales(bert, calibration_batches(bert)) == {}
+    vit = models.vit_classifier(3, "vit_digits")
+    images = np.random.default_rng(5).random((4, 8, 8, 1)) * 50
+    batches = [{"images": images.astype("float32")}]
+    assert litert.residual_scales(vit, batches) == {}
+
+
+def test_feedforward_traced_for_int8_keeps_its_results():
+    model = wide_channel_bert()
+    scales = litert.residual_scales(model, calibration_batches(model))
+    inputs = bert_inputs(4, seed=3)
+    want = model(inputs)
+    with (
+        _tflite.tracing(integer=True, residual_scales=scales),
+        _tflite_graph.quantizable_layer_norm(),
+    ):
+        got = model(inputs)
+    for name in want:
+        np.testing.assert_allclose(
+            np.asarray(got[name]), np.asarray(want[name]), atol=1e-5, rtol=0
+        )
+
+
+def test_int8_residual_sum_is_stored_divided_down(tmp_path):
+    # With the wide channel divided down, no int8 tensor needs the range
+    # that the channel's square gave the layer norm's statistics.
+    model = wide_channel_bert()
+    data = bert_inputs(16, seed=8)
+
+    def widest(path):
+        to_tflite(
+            model,
+            path,
+            quantization="int8",
+            representative_data=data,
+            sequence_length=LENGTH,
+            measure_latency=False,
+        )
+        return max(
+            t["quantization_parameters"]["scales"].max() * 255
+            for t in Interpreter(model_path=str(path)).get_tensor_details()
+            if t["dtype"] == np.int8
+            and t["quantization_parameters"]["scales"].size
+        )
+
+    scaled = widest(tmp_path / "scaled.tflite")
+    original = litert.residual_scales
+    litert.residual_scales = lambda *arguments: {}
+    try:
+        plain = widest(tmp_path / "plain.tflite")
+    finally:
+        litert.residual_scales = original
+    assert scaled < plain / 4, (scaled, plain)
 
 
 def test_int8_needs_representative_data(bert, tmp_path):
