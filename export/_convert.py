@@ -59,29 +59,88 @@ def _converter(job, builtins_only):
     return converter
 
 
-def _selective_int8(converter, float_ops):
-    """int8 except `float_ops`, which stay float32 (inputs/outputs too).
+def _measured_ranges(calibrated, batches, signature):
+    """`calibrated` (a float `.tflite` holding the converter's calibration
+    ranges) with each calibrated float tensor of its main subgraph given
+    the smallest and largest value it took over `batches()` instead.
 
-    TensorFlow's public QuantizationDebugger applies the deny list (its
-    "selective quantization").
+    TensorFlow 2.21's calibrator logs some tensors after a later operator
+    has reused their memory, and so records that operator's values too.
+    On a MiniLM classifier the attention's row maximum got the range of
+    (maximum - 16), and each attention output projection got the range of
+    the residual sum after it (-8.4..10.6 where its values were
+    -1.4..4.3), which cost those tensors up to 7x their precision. Here
+    every batch runs with all intermediate tensors kept, and the values
+    are read afterwards. Tensors of other subgraphs (loop bodies) keep
+    the converter's ranges.
     """
-    import tensorflow as tf
+    import numpy as np
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import OpResolverType
+    from ai_edge_litert.tools import flatbuffer_utils
 
-    options = tf.lite.experimental.QuantizationDebugOptions(
-        denylisted_ops=list(float_ops), fully_quantize=False
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
+    tensors = model.subgraphs[0].tensors
+    measured = {
+        index: [np.inf, -np.inf]
+        for index, tensor in enumerate(tensors)
+        if tensor.type == schema.TensorType.FLOAT32
+        and tensor.quantization is not None
+        and tensor.quantization.min is not None
+        and len(tensor.quantization.min) == 1
+    }
+    interpreter = Interpreter(
+        model_content=bytes(calibrated),
+        experimental_preserve_all_tensors=True,
+        experimental_op_resolver_type=(
+            OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        ),
     )
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter,
-        debug_dataset=converter.representative_dataset,
-        debug_options=options,
+    runner = interpreter.get_signature_runner(signature)
+    for batch in batches():
+        runner(**batch)
+        for index, bounds in measured.items():
+            values = interpreter.get_tensor(index)
+            if values.size:
+                bounds[0] = min(bounds[0], float(values.min()))
+                bounds[1] = max(bounds[1], float(values.max()))
+    for index, (low, high) in measured.items():
+        if low <= high:
+            tensors[index].quantization.min = [low]
+            tensors[index].quantization.max = [high]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _int8(converter, job):
+    """Calibrates, puts in the measured ranges (`_measured_ranges`) and
+    quantizes, leaving `job["float_ops"]` (if any) in float32.
+
+    `mlir_quantize` is the step that `converter.convert()` and TensorFlow's
+    public QuantizationDebugger (for its deny lists) run after
+    calibration; it is called with the converter's defaults: per-channel
+    weights, float32 inputs and outputs.
+    """
+    from tensorflow.lite.python import convert as tflite_convert
+
+    batches = converter.representative_dataset
+    converter.experimental_new_quantizer = True
+    converter._experimental_calibrate_only = True
+    calibrated = _measured_ranges(
+        converter.convert(), batches, job["signature"]
     )
-    return debugger.get_nondebug_quantized_model()
+    float_ops = job.get("float_ops")
+    return tflite_convert.mlir_quantize(
+        calibrated,
+        fully_quantize=False,
+        denylisted_ops=list(float_ops) if float_ops else None,
+    )
 
 
 def _convert_once(job, builtins_only):
     converter = _converter(job, builtins_only)
-    if job.get("float_ops"):
-        return _selective_int8(converter, job["float_ops"])
+    if job["quantization"] == "int8":
+        return _int8(converter, job)
     return converter.convert()
 
 
