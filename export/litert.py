@@ -144,7 +144,7 @@ def residual_scales(model, batches, chunk=32):
     of all channels' largest magnitudes, if that is over
     `WIDE_CHANNEL_RATIO`, else 1. On a fine-tuned all-MiniLM-L6-v2 the
     channels' largest magnitudes have a 90th percentile near 3 and reach
-    220 on one channel (99); 6 to 48 channels per block get a scale.
+    220 on one channel (99); 6 to 11 channels per block get a scale.
     """
     with _tflite.observing() as observed:
         for start in range(0, len(batches), chunk):
@@ -545,10 +545,14 @@ def to_tflite(
             `"dynamic_int8"` (int8 weights, float activations) or `"int8"`
             (int8 weights and activations, calibrated on
             `representative_data`; inputs and outputs stay float32/int32).
-            For `"int8"` the attention's masked softmax and layer norm are
-            traced in forms that quantize: masked scores are filled near
-            the allowed ones instead of at -3.4e38, and layer norm has no
-            SQUARED_DIFFERENCE or NEG. The Keras model is not changed.
+            For `"int8"` the model is traced in forms that quantize (same
+            function; the Keras model is not changed): masked attention
+            scores are filled near the allowed ones instead of at -3.4e38,
+            layer norm has no SQUARED_DIFFERENCE or NEG, and post-norm
+            blocks whose feed-forward residual sum has a few wide channels
+            on the calibration rows keep it divided down
+            (`residual_scales`). Each tensor's range is the smallest and
+            largest value it took on those rows.
         representative_data: for `int8`: a `tf.data.Dataset` (of inputs or
             `(inputs, labels)`), a dict of arrays or a list of dicts; rows
             are padded or cut to the exported shape.

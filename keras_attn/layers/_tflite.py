@@ -71,10 +71,14 @@ def observing():
         _STATE.observed = previous
 
 
+def observing_now():
+    return getattr(_STATE, "observed", None) is not None
+
+
 def observe(block, residual_sum):
-    observed = getattr(_STATE, "observed", None)
-    if observed is None:
-        return
+    """Records `residual_sum`'s largest |value| per channel for `block`
+    (eager tensors only; inside `observing()`)."""
+    observed = _STATE.observed
     import numpy as np
     from keras import ops
 

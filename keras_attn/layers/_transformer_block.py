@@ -118,7 +118,7 @@ class TransformerBlock(keras.layers.Layer):
         x = self.feedforward_dropout(x, training=training)
         x = x + residual
         if not self.normalize_first:
-            if self._residual_can_be_scaled():
+            if _tflite.observing_now() and self._residual_can_be_scaled():
                 _tflite.observe(self, x)
             x = self.feedforward_layer_norm(x)
         return x
