@@ -124,6 +124,8 @@ def masked_softmax(scores, mask):
     """
     if mask is None:
         return ops.softmax(scores, axis=-1)
+    if _tflite.active() and not _tflite.integer():
+        return _softmax_for_float_files(scores, mask)
     mask = ops.broadcast_to(mask, ops.shape(scores))
     if _tflite.integer():
         return _softmax_for_integer_files(scores, mask)
@@ -138,6 +140,25 @@ def masked_softmax(scores, mask):
     # a fully masked row sums to 0 and stays 0.
     total = ops.sum(weights, axis=-1, keepdims=True)
     return weights / ops.maximum(total, ops.ones_like(total))
+
+
+# Keras's fill for masked float32 scores (keras.ops.dot_product_attention).
+FLOAT_FILE_FILL = -0.7 * 3.38953e38
+
+
+def _softmax_for_float_files(scores, mask):
+    """`masked_softmax` as traced for a float `.tflite` file: one ADD of
+    `FLOAT_FILE_FILL` where masked, the builtin SOFTMAX, and a multiply by
+    the mask, all broadcast from the mask's own shape. A masked score plus
+    the fill rounds to the fill exactly (scores are far below half its
+    spacing, about 1e31), which is what Keras's fused attention sets it
+    to, so rows with an allowed key get the same weights; fully masked
+    rows get zeros. Keras's fused attention traces a LOGICAL_AND with a
+    constant of the scores' size and a SELECT_V2 per layer instead; XNNPACK
+    runs neither, so each of them also split the delegated graph."""
+    keep = ops.cast(mask, scores.dtype)
+    weights = ops.softmax(scores + (keep - 1.0) * -FLOAT_FILE_FILL, axis=-1)
+    return weights * keep
 
 
 # How far below a row's largest allowed score the masked scores are put

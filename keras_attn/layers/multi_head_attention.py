@@ -334,7 +334,7 @@ class MultiHeadAttention(keras.layers.Layer):
             not return_scores
             and not dropout_active
             and same_head_dims
-            and not _tflite.integer()  # see _tflite: no huge fill
+            and not _tflite.active()  # see _masking: *_for_*_files
         ):
             # The backends' fused kernel (cuDNN flash attention on GPUs
             # where available). Fully masked rows come back as a uniform

@@ -139,13 +139,18 @@ def test_matches_keras_multi_head_attention(masking, value_dim):
     assert np.abs(got - want).max() <= 1e-5
 
 
-@pytest.mark.parametrize("integer_tflite", [False, True], ids=["keras", "int8"])
+@pytest.mark.parametrize("traced", [None, "float", "int8"])
 @pytest.mark.parametrize("return_scores", [False, True])
-def test_matches_numpy_reference_with_padding(return_scores, integer_tflite):
+def test_matches_numpy_reference_with_padding(return_scores, traced):
     # Both code paths: the fused dot_product_attention one (no scores) and
     # the explicit masked softmax (scores requested); and both as traced
-    # for a full-int8 .tflite file (a fill near the scores, no fused op).
-    tracing = _tflite.tracing(integer=True) if integer_tflite else nullcontext()
+    # for a float .tflite file (an added fill, no fused op) and a full-int8
+    # one (a fill near the scores).
+    tracing = (
+        nullcontext()
+        if traced is None
+        else _tflite.tracing(integer=traced == "int8")
+    )
     with tracing:
         _check_padding_against_numpy(return_scores)
 
