@@ -290,23 +290,6 @@ def _input_names(model):
     return names
 
 
-def _output_names(model):
-    graph = model.subgraphs[0]
-    names = {}
-    for index in graph.outputs:
-        name = graph.tensors[index].name
-        names[index] = name.decode() if isinstance(name, bytes) else name
-    for signature in model.signatureDefs or []:
-        if signature.subgraphIndex != 0:
-            continue
-        for entry in signature.outputs or []:
-            name = entry.name
-            names[entry.tensorIndex] = (
-                name.decode() if isinstance(name, bytes) else name
-            )
-    return names
-
-
 def random_inputs(path_or_bytes, seed=0, id_range=ID_RANGE):
     """`{input name: array}` of valid random inputs for subgraph 0.
 
