@@ -12,14 +12,17 @@ with `return_attention_scores=True` and returns its usual outputs and a
 dict of named scores. A new family of models only needs an entry there
 when it uses a new kind of attention block (for example
 `TransformerDecoder`, whose self- and cross-attention would come out as two
-entries); the graph walk itself is generic.
+entries); the graph walk itself is generic (`models/_graph.py`, which
+the exporter's lowering shares).
 """
 
 import keras
 from keras import ops
 
+from keras_attn import _compat
 from keras_attn.layers import TransformerDecoder
 from keras_attn.layers import TransformerEncoder
+from keras_attn.models import _graph
 
 SUPPORTED_MODELS = (
     "BERT backbones (`bert_backbone`, `load_bert`, `from_keras_hub`) and "
@@ -73,136 +76,24 @@ def _handler_for(operation):
     return None
 
 
-def _is_functional(model):
-    """Whether `model` is a functional model (a graph of nodes to walk).
-
-    Keras keeps the graph in private attributes; the names used here are
-    those of Keras 3's `Functional`.
-    """
-    return (
-        isinstance(model, keras.Model)
-        and hasattr(model, "_run_through_graph")
-        and hasattr(model, "_nodes_by_depth")
+def _attention_model(model):
+    """`model` re-traced with every attention layer giving its scores, or
+    None when it calls none (see `models._graph`)."""
+    traced = _graph.Rerun(_handler_for, name_suffix="with_scores").model(
+        model, f"{model.name}_attention"
     )
-
-
-def _unpack_singleton(x):
-    if isinstance(x, (list, tuple)) and len(x) == 1:
-        return x[0]
-    return x
-
-
-class _WithScores(keras.layers.Layer):
-    """Calls `layer` through its handler: `(outputs, {name: scores})`.
-
-    Keras's functional graph counts a layer's outputs from its first call
-    (`layer.output`), so a layer first called without scores cannot get a
-    node that also returns them. This thin layer is that node instead: it
-    owns no weights of its own and calls the original `layer`, whose
-    weights it tracks (they are the same variables).
-    """
-
-    def __init__(self, layer, handler):
-        # The layer's own dtype policy, so inputs are cast as it casts them.
-        super().__init__(
-            name=f"{layer.name}_with_scores", dtype=layer.dtype_policy
-        )
-        self.layer = layer
-        self.handler = handler
-        self.supports_masking = layer.supports_masking
-        self._layer_has_training = getattr(
-            layer, "_call_has_training_arg", False
-        )
-        self.built = True
-
-    def call(self, *args, training=None, **kwargs):
-        if training is not None and self._layer_has_training:
-            kwargs["training"] = training
-        return self.handler(self.layer, args, kwargs)
-
-    def compute_mask(self, *args, **kwargs):
+    if traced is None or not traced.extra_names:
         return None
-
-
-class _Tracer:
-    """Re-traces functional graphs, asking attention layers for scores."""
-
-    def __init__(self):
-        self.wrappers = {}  # id(layer) -> _WithScores
-        self.nested = {}  # id(functional sub-model) -> its attention model
-
-    def attention_model(self, model):
-        scores = {}
-        outputs = self.trace(model, model.inputs, scores)
-        if not scores:
-            return None
-        result = keras.Model(
-            model.input,
-            {"outputs": outputs, "attention_scores": scores},
-            name=f"{model.name}_attention",
-        )
-        # Keras may reorder dict entries; the run order is kept here.
-        result.attention_layer_names = tuple(scores)
-        return result
-
-    def trace(self, model, inputs, scores):
-        """Re-runs `model`'s graph on its flat list of symbolic `inputs`,
-        filling `scores`.
-
-        Every node calls its own operation again, with the arguments it was
-        called with, so the new graph uses the same layers and weights.
-        """
-
-        def operation_fn(operation):
-            handler = _handler_for(operation)
-            if handler is not None:
-                return self._scoring_call(operation, handler, scores)
-            if _is_functional(operation):
-                return self._nested_call(operation, scores)
-            return operation
-
-        outputs = model._run_through_graph(inputs, operation_fn=operation_fn)
-        return _unpack_singleton(outputs)
-
-    def _scoring_call(self, layer, handler, scores):
-        if id(layer) not in self.wrappers:
-            self.wrappers[id(layer)] = _WithScores(layer, handler)
-        wrapper = self.wrappers[id(layer)]
-
-        def call(*args, **kwargs):
-            outputs, found = wrapper(*args, **kwargs)
-            for name in found:
-                scores[_new_key(name, scores)] = found[name]
-            return outputs
-
-        return call
-
-    def _nested_call(self, model, scores):
-        """A functional sub-model: its own attention model, called here."""
-        if id(model) not in self.nested:
-            self.nested[id(model)] = self.attention_model(model)
-        nested = self.nested[id(model)]
-        if nested is None:  # no attention inside: call it as it is
-            return model
-
-        def call(*args, **kwargs):
-            result = nested(*args, **kwargs)
-            found = result["attention_scores"]
-            for name in nested.attention_layer_names:
-                scores[_new_key(name, scores)] = found[name]
-            return result["outputs"]
-
-        return call
-
-
-def _new_key(name, scores):
-    """`name`, or `name/call_<k>` when a layer has given scores before."""
-    if name not in scores:
-        return name
-    count = 1
-    while f"{name}/call_{count}" in scores:
-        count += 1
-    return f"{name}/call_{count}"
+    result = keras.Model(
+        model.input,
+        {
+            "outputs": traced.output["outputs"],
+            "attention_scores": traced.output["extras"],
+        },
+        name=f"{model.name}_attention",
+    )
+    result.attention_layer_names = traced.extra_names
+    return result
 
 
 def _describe(model):
@@ -271,12 +162,12 @@ def attention_model(model):
     >>> list(scores), tuple(scores["transformer_layer_1"].shape)
     (['transformer_layer_0', 'transformer_layer_1'], (1, 4, 17, 17))
     """
-    if not _is_functional(model):
+    if not _compat.is_functional(model):
         raise ValueError(
             f"attention_model supports {SUPPORTED_MODELS}; received "
             f"{_describe(model)}, which is not a functional model."
         )
-    result = _Tracer().attention_model(model)
+    result = _attention_model(model)
     if result is None:
         raise ValueError(
             f"attention_model supports {SUPPORTED_MODELS}; received "
