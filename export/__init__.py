@@ -13,17 +13,17 @@ Installed as `keras_attn.export`:
 """
 
 from keras_attn.errors import CorruptModelError
+from keras_attn.export.converter import UnsupportedOpsError
 from keras_attn.export.integrity import verify_tflite
-from keras_attn.export.litert import QUANTIZATIONS
-from keras_attn.export.litert import LiteRTRunner
-from keras_attn.export.litert import UnsupportedOpsError
-from keras_attn.export.litert import to_tflite
-from keras_attn.export.litert import translator_to_tflite
 from keras_attn.export.report import ExportReport
 from keras_attn.export.report import count_ops
 from keras_attn.export.report import inspect_tflite
+from keras_attn.export.runtime import LiteRTRunner
 from keras_attn.export.saved_model import load_saved_model
 from keras_attn.export.saved_model import to_saved_model
+from keras_attn.export.tflite import QUANTIZATIONS
+from keras_attn.export.tflite import to_tflite
+from keras_attn.export.tflite import translator_to_tflite
 
 __all__ = [
     "CorruptModelError",

@@ -1,15 +1,16 @@
 """SavedModel to `.tflite`, in a worker process.
 
 TensorFlow 2.21's converter keeps memory after every call, so conversions
-run in a separate Python process that the parent (`litert._Worker`)
+run in a separate Python process that the parent (`converter._Worker`)
 restarts once its memory passes a bound; its memory goes back to the
 system when it ends. This file is run by path, not imported as part of
-`keras_attn`, so the worker starts with TensorFlow alone.
+`keras_attn.export`.
 
 Protocol: the parent writes the path of a job (JSON) on a line of stdin;
 the worker converts, writes the result (JSON) to the job's `result` path
 and prints `DONE <job path>` on stdout. With a job path as argument it
-converts that job once and exits.
+converts that job once and exits. The private converter entries it needs
+come from `keras_attn._compat`.
 """
 
 import json
@@ -121,20 +122,14 @@ def _int8(converter, job):
     calibration; it is called with the converter's defaults: per-channel
     weights, float32 inputs and outputs.
     """
-    from tensorflow.lite.python import convert as tflite_convert
+    from keras_attn import _compat
 
     batches = converter.representative_dataset
-    converter.experimental_new_quantizer = True
-    converter._experimental_calibrate_only = True
+    _compat.calibrate_only(converter)
     calibrated = _measured_ranges(
         converter.convert(), batches, job["signature"]
     )
-    float_ops = job.get("float_ops")
-    return tflite_convert.mlir_quantize(
-        calibrated,
-        fully_quantize=False,
-        denylisted_ops=list(float_ops) if float_ops else None,
-    )
+    return _compat.mlir_quantize(calibrated, job.get("float_ops"))
 
 
 def _convert_once(job, builtins_only):

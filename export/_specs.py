@@ -7,6 +7,8 @@ and sequence dimensions fixed or left dynamic as the caller asks.
 
 import numpy as np
 
+from keras_attn import _compat
+
 
 def input_names(model):
     """The names of the model's inputs, in the order of `model.inputs`."""
@@ -52,16 +54,19 @@ def input_specs(model, batch_size=None, sequence_length=None):
     return specs
 
 
-def call_model(model, inputs):
-    """Calls `model` on `{name: tensor}` and returns `{output name: tensor}`."""
+def model_arguments(model, inputs):
+    """`{name: tensor}` in the structure `model` is called with."""
     structure = model.input
     if isinstance(structure, dict):
-        arguments = inputs
-    elif isinstance(structure, (list, tuple)):
-        arguments = [inputs[name] for name in input_names(model)]
-    else:
-        arguments = inputs[input_names(model)[0]]
-    outputs = model(arguments, training=False)
+        return inputs
+    if isinstance(structure, (list, tuple)):
+        return [inputs[name] for name in input_names(model)]
+    return inputs[input_names(model)[0]]
+
+
+def call_model(model, inputs):
+    """Calls `model` on `{name: tensor}` and returns `{output name: tensor}`."""
+    outputs = model(model_arguments(model, inputs), training=False)
     if isinstance(outputs, dict):
         return dict(outputs)
     if not isinstance(outputs, (list, tuple)):
@@ -72,7 +77,7 @@ def call_model(model, inputs):
 def _sizes(model):
     """(token vocabulary size, number of segments) found in the model."""
     vocabulary, segments = None, None
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in _compat.flatten_layers(model):
         if vocabulary is None:
             size = getattr(layer, "vocabulary_size", None)
             if isinstance(size, int):
@@ -90,7 +95,7 @@ def _position_limit(model):
     """The fewest positions of any learned position table in the model."""
     limits = [
         layer.sequence_length
-        for layer in model._flatten_layers(include_self=False, recursive=True)
+        for layer in _compat.flatten_layers(model)
         if isinstance(getattr(layer, "sequence_length", None), int)
     ]
     return min(limits, default=None)

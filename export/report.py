@@ -14,9 +14,9 @@ from keras_attn.export import integrity
 
 
 def _schema():
-    from tensorflow.lite.python import schema_py_generated as schema
+    from keras_attn import _compat
 
-    return schema
+    return _compat.tflite_schema()
 
 
 def _builtin_names():

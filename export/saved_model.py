@@ -15,10 +15,8 @@ import numpy as np
 from keras_attn.errors import CorruptModelError
 from keras_attn.export import _files
 from keras_attn.export import _specs
-from keras_attn.export.litert import _model_endpoint
-from keras_attn.export.litert import accumulate
-from keras_attn.export.litert import write_saved_model
 from keras_attn.export.report import ExportReport
+from keras_attn.export.runtime import accumulate
 
 TEXT_SIGNATURE = "serving_default"
 IDS_SIGNATURE = "serve_token_ids"
@@ -27,6 +25,33 @@ SAMPLE_TEXT = [
     "Another one, a little longer than the first, with punctuation!",
     "",
 ]
+
+
+def write_saved_model(directory, endpoints, tracked):
+    """Writes `endpoints` (`{name: (function, [TensorSpec])}`) with Keras's
+    ExportArchive, which freezes nothing but tracks `tracked`'s variables.
+    """
+    import keras
+
+    archive = keras.export.ExportArchive()
+    for item in tracked:
+        archive.track(item)
+    for name, (function, signature) in endpoints.items():
+        archive.add_endpoint(name, function, input_signature=signature)
+    archive.write_out(str(directory), verbose=False)
+
+
+def model_endpoint(model, specs):
+    """`(function, [TensorSpec])` calling `model` on inputs named as in
+    `specs` and returning its outputs by name."""
+    names = list(specs)
+
+    def serve(*arguments):
+        return _specs.call_model(
+            model, dict(zip(names, arguments, strict=True))
+        )
+
+    return serve, list(specs.values())
 
 
 def _folder_size(path):
@@ -139,14 +164,14 @@ def to_saved_model(
     specs = _specs.input_specs(model, batch_size, sequence_length)
     endpoints = {}
     if preprocessor is None:
-        endpoints[TEXT_SIGNATURE] = _model_endpoint(model, specs)
+        endpoints[TEXT_SIGNATURE] = model_endpoint(model, specs)
     else:
         if not preprocessor.built:  # ExportArchive tracks built layers only
             preprocessor(tf.constant(SAMPLE_TEXT))
         endpoints[TEXT_SIGNATURE] = _text_endpoint(
             model, preprocessor, specs, batch_size
         )
-        endpoints[IDS_SIGNATURE] = _model_endpoint(model, specs)
+        endpoints[IDS_SIGNATURE] = model_endpoint(model, specs)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _files.remove_stale(path)

@@ -110,3 +110,11 @@ def tflite_schema():
     from tensorflow.lite.python import schema_py_generated
 
     return schema_py_generated
+
+
+def getitem_operation():
+    """The class of Keras's `x[key]` nodes in a functional graph
+    (`keras.src.ops.numpy.GetItem`; its call takes `(x, key)`)."""
+    from keras.src.ops.numpy import GetItem
+
+    return GetItem

@@ -49,10 +49,10 @@ class Substituted(keras.layers.Layer):
         )
         self.built = True
 
-    def call(self, *args, training=None, **kwargs):
+    def call(self, *args, training=None, _trailing=(), **kwargs):
         if training is not None and self._layer_has_training:
             kwargs["training"] = training
-        return self.handler(self.layer, args, kwargs)
+        return self.handler(self.layer, args + tuple(_trailing), kwargs)
 
     def compute_mask(self, inputs, previous_mask=None):
         if not self.supports_masking:
@@ -66,7 +66,7 @@ def _unpack_singleton(x):
     return x
 
 
-def _new_key(name, extras):
+def new_key(name, extras):
     """`name`, or `name/call_<k>` when that name was collected before."""
     if name not in extras:
         return name
@@ -137,7 +137,14 @@ class Rerun:
         wrapper = self.wrappers[id(layer)]
 
         def call(*args, **kwargs):
-            outputs, found = wrapper(*args, **kwargs)
+            # Keras layers take tensors alone as positional arguments; an
+            # operation's others (the key of `x[key]`) travel by keyword.
+            count = 0
+            while count < len(args) and _is_tensor(args[count]):
+                count += 1
+            outputs, found = wrapper(
+                *args[:count], _trailing=args[count:], **kwargs
+            )
             _collect(found, extras)
             return outputs
 
@@ -162,6 +169,10 @@ class Rerun:
         return call
 
 
+def _is_tensor(x):
+    return keras.ops.is_tensor(x) or isinstance(x, keras.KerasTensor)
+
+
 def _collect(found, extras):
     for name, value in found.items():
-        extras[_new_key(name, extras)] = value
+        extras[new_key(name, extras)] = value

@@ -101,3 +101,10 @@ def test_calibrate_then_quantize_gives_an_int8_model(tmp_path):
     graph = model.Subgraphs(0)
     types = {graph.Tensors(i).Type() for i in range(graph.TensorsLength())}
     assert schema.TensorType.INT8 in types, "mlir_quantize: no int8 tensor"
+
+
+def test_getitem_operation_is_the_class_of_indexing_nodes():
+    inputs = keras.Input((3, 4))
+    model = keras.Model(inputs, inputs[:, 0])
+    kinds = {type(layer) for layer in model.operations}
+    assert _compat.getitem_operation() in kinds, "getitem_operation"

@@ -17,7 +17,7 @@ import tensorflow as tf
 from tiny_models import bert_classifier
 
 from keras_attn.export import LiteRTRunner
-from keras_attn.export import litert
+from keras_attn.export import converter
 from keras_attn.export import load_saved_model
 from keras_attn.export import to_saved_model
 from keras_attn.export import to_tflite
@@ -97,7 +97,7 @@ def test_saved_model_10000_inferences_keep_memory_flat(model, tmp_path):
 def test_twenty_exports_keep_memory_bounded(tmp_path, monkeypatch):
     # Replace the converter worker every 8 jobs here (50 by default), so
     # 20 exports also go through two replacements.
-    monkeypatch.setattr(litert, "WORKER_MAX_JOBS", 8)
+    monkeypatch.setattr(converter, "WORKER_MAX_JOBS", 8)
     workers, parent = [], []
     for index in range(20):
         # A new model each time, as a user exporting many models would.
@@ -113,11 +113,11 @@ def test_twenty_exports_keep_memory_bounded(tmp_path, monkeypatch):
         keras.backend.clear_session()
         gc.collect()
         parent.append(rss_mb())
-        worker = litert._worker
+        worker = converter._worker
         if worker is not None:
             workers.append((worker.process.pid, rss_mb(worker.process.pid)))
     # This process holds the traced graphs only while exporting.
     assert max(parent[4:]) - parent[3] < 40, parent
     # The converter's memory lives in the worker, which is replaced.
     assert len({pid for pid, _ in workers}) >= 3
-    assert max(memory for _, memory in workers) < litert.WORKER_MAX_RSS_MB
+    assert max(memory for _, memory in workers) < converter.WORKER_MAX_RSS_MB

@@ -1,11 +1,8 @@
 """Small bridges to Keras internals (private)."""
 
-try:  # Keras 3 keeps the implicit-mask accessors in its backend package.
-    from keras.src.backend import get_keras_mask
-except ImportError:  # pragma: no cover - defensive, older layouts
+from keras_attn._compat import get_keras_mask
 
-    def get_keras_mask(x):
-        return getattr(x, "_keras_mask", None)
+__all__ = ["get_keras_mask", "traced_output_spec"]
 
 
 def traced_output_spec(layer, *args, **kwargs):

@@ -11,17 +11,15 @@ behaviour per way of running:
   that stops the step with `InvalidArgumentError` and the same message;
 - where nothing can raise (XLA, which drops `Assert`, and JAX under
   `jit`): the vectors of bad ids become NaN, so the loss or the output
-  shows it instead of a silently wrong row;
-- while tracing for TFLite (`_tflite.tracing()`): a plain gather with no
-  check and no wrap-around, because LiteRT's GATHER refuses out-of-range
-  and negative ids itself (`invoke` raises `RuntimeError`).
+  shows it instead of a silently wrong row.
+
+(`keras_attn.export` writes `.tflite` files with a plain gather instead:
+LiteRT's GATHER refuses out-of-range and negative ids itself.)
 """
 
 import keras
 import numpy as np
 from keras import ops
-
-from keras_attn.layers import _tflite
 
 
 def _concrete(ids):
@@ -81,8 +79,6 @@ def check_ids(ids, size, layer, name):
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        if _tflite.active():
-            return ids, None
         valid = tf.logical_and(ids >= 0, ids < size)
         check = tf.debugging.Assert(
             tf.reduce_all(valid),
@@ -108,10 +104,3 @@ def mark_invalid(vectors, valid):
         return vectors
     nan = ops.cast(float("nan"), vectors.dtype)
     return ops.where(ops.expand_dims(valid, -1), vectors, nan)
-
-
-def gather(table, ids, dtype):
-    """Rows of `table` with no wrap-around of negative ids (TFLite path)."""
-    import tensorflow as tf
-
-    return ops.cast(tf.gather(table, ids), dtype)

@@ -8,8 +8,6 @@ implicit masks carried on the inputs.
 
 from keras import ops
 
-from keras_attn.layers import _tflite
-
 
 def _shape_str(shape):
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
@@ -124,11 +122,7 @@ def masked_softmax(scores, mask):
     """
     if mask is None:
         return ops.softmax(scores, axis=-1)
-    if _tflite.active() and not _tflite.integer():
-        return _softmax_for_float_files(scores, mask)
     mask = ops.broadcast_to(mask, ops.shape(scores))
-    if _tflite.integer():
-        return _softmax_for_integer_files(scores, mask)
     row_min = ops.min(scores, axis=-1, keepdims=True)
     row_max = ops.max(ops.where(mask, scores, row_min), axis=-1, keepdims=True)
     row_max = ops.stop_gradient(row_max)
@@ -140,47 +134,3 @@ def masked_softmax(scores, mask):
     # a fully masked row sums to 0 and stays 0.
     total = ops.sum(weights, axis=-1, keepdims=True)
     return weights / ops.maximum(total, ops.ones_like(total))
-
-
-# Keras's fill for masked float32 scores (keras.ops.dot_product_attention).
-FLOAT_FILE_FILL = -0.7 * 3.38953e38
-
-
-def _softmax_for_float_files(scores, mask):
-    """`masked_softmax` as traced for a float `.tflite` file: one ADD of
-    `FLOAT_FILE_FILL` where masked, the builtin SOFTMAX, and a multiply by
-    the mask, all broadcast from the mask's own shape. A masked score plus
-    the fill rounds to the fill exactly (scores are far below half its
-    spacing, about 1e31), which is what Keras's fused attention sets it
-    to, so rows with an allowed key get the same weights; fully masked
-    rows get zeros. Keras's fused attention traces a LOGICAL_AND with a
-    constant of the scores' size and a SELECT_V2 per layer instead; XNNPACK
-    runs neither, so each of them also split the delegated graph."""
-    keep = ops.cast(mask, scores.dtype)
-    weights = ops.softmax(scores + (keep - 1.0) * -FLOAT_FILE_FILL, axis=-1)
-    return weights * keep
-
-
-# How far below a row's largest allowed score the masked scores are put
-# for integer files: e^-16 (about 1e-7) of the largest weight each, far
-# below int8's step of 1/256.
-INTEGER_FILL_MARGIN = 16.0
-
-
-def _softmax_for_integer_files(scores, mask):
-    """`masked_softmax` as traced for a `.tflite` file with integer
-    activations: masked scores are set to the row's largest allowed score
-    minus `INTEGER_FILL_MARGIN`, which is inside the range of the scores
-    themselves (allowed scores further below already weigh less), so the
-    filled tensor's calibrated range is no wider than the scores', and
-    LiteRT's int8 SOFTMAX kernel does the rest. The weights are then
-    multiplied by the mask: masked keys and fully masked rows get exact
-    zeros. In float32 each masked key takes at most e^-16 (about 1e-7) of
-    the row's weight away from the allowed ones."""
-    row_min = ops.min(scores, axis=-1, keepdims=True)
-    allowed_max = ops.max(
-        ops.where(mask, scores, row_min), axis=-1, keepdims=True
-    )
-    filled = ops.where(mask, scores, allowed_max - INTEGER_FILL_MARGIN)
-    weights = ops.softmax(filled, axis=-1)
-    return weights * ops.cast(mask, weights.dtype)

@@ -3,7 +3,6 @@ import math
 import keras
 from keras import ops
 
-from keras_attn.layers import _tflite
 from keras_attn.layers import _validation as check
 from keras_attn.layers._backend import get_keras_mask
 from keras_attn.layers._backend import traced_output_spec
@@ -330,12 +329,7 @@ class MultiHeadAttention(keras.layers.Layer):
         dropout_active = self.dropout > 0 and bool(training)
         same_head_dims = q.shape[-1] == v.shape[-1]  # the fused op needs it
         dtype = q.dtype  # the compute dtype, which the context comes back in
-        if (
-            not return_scores
-            and not dropout_active
-            and same_head_dims
-            and not _tflite.active()  # see _masking: *_for_*_files
-        ):
+        if not return_scores and not dropout_active and same_head_dims:
             # The backends' fused kernel (cuDNN flash attention on GPUs
             # where available). Fully masked rows come back as a uniform
             # average there, so they are zeroed explicitly.

@@ -1,7 +1,6 @@
 import keras
 
 from keras_attn.layers import _ids
-from keras_attn.layers import _tflite
 
 
 @keras.saving.register_keras_serializable(package="keras_attn")
@@ -70,10 +69,7 @@ class TokenEmbedding(keras.layers.ReversibleEmbedding):
         ids, valid = _ids.check_ids(
             inputs, self.input_dim, label, self.ids_name
         )
-        if _tflite.active() and self.quantization_mode is None:
-            vectors = _ids.gather(self.embeddings, ids, self.compute_dtype)
-        else:
-            vectors = super().call(ids)
+        vectors = super().call(ids)
         return _ids.mark_invalid(vectors, valid)
 
     def get_config(self):

@@ -19,16 +19,17 @@ import tiny_models
 from ai_edge_litert.interpreter import Interpreter
 from ai_edge_litert.interpreter import OpResolverType
 
+from keras_attn import _compat
 from keras_attn import models
 from keras_attn.export import UnsupportedOpsError
 from keras_attn.export import _convert
 from keras_attn.export import _specs
-from keras_attn.export import _tflite_graph
+from keras_attn.export import calibration
 from keras_attn.export import inspect_tflite
-from keras_attn.export import litert
+from keras_attn.export import lowering
+from keras_attn.export import saved_model
 from keras_attn.export import to_tflite
 from keras_attn.layers import TransformerEncoder
-from keras_attn.layers import _tflite
 
 LENGTH = 16
 VOCABULARY = 120
@@ -261,13 +262,15 @@ def test_int8_ranges_are_the_ranges_of_the_calibration_values(bert, tmp_path):
     )
     specs = _specs.input_specs(bert, 1, LENGTH)
     batches = _specs.collect(data, specs, 100)
-    litert.write_saved_model(
+    lowered = lowering.lower(
+        bert,
+        "int8",
+        residual_scales=calibration.residual_scales(bert, batches),
+    )
+    saved_model.write_saved_model(
         tmp_path / "traced",
-        {"serving_default": litert._model_endpoint(bert, specs)},
+        {"serving_default": saved_model.model_endpoint(lowered, specs)},
         [bert],
-        for_tflite=True,
-        integer=True,
-        residual_scales=litert.residual_scales(bert, batches),
     )
     float_path = tmp_path / "float.tflite"
     result = _convert.convert(
@@ -301,7 +304,7 @@ def test_int8_ranges_are_the_ranges_of_the_calibration_values(bert, tmp_path):
     checked = 0
     for op in quantized._get_ops_details():
         # Operators whose output range is free (the attention scores'
-        # BATCH_MATMUL shares its scale with the SELECT_V2 after it).
+        # BATCH_MATMUL shares its scale with the masked fill after it).
         if op["op_name"] not in ("FULLY_CONNECTED", "ADD"):
             continue
         tensor = tensors[op["outputs"][0]]
@@ -312,28 +315,6 @@ def test_int8_ranges_are_the_ranges_of_the_calibration_values(bert, tmp_path):
         assert width == pytest.approx(want, rel=0.02), tensor["name"]
         checked += 1
     assert checked >= 10, checked
-
-
-def test_layer_norm_traced_for_int8_keeps_its_results():
-    layer = keras.layers.LayerNormalization(epsilon=1e-6)
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((2, 5, 16)).astype("float32")
-    x[..., 3] *= 60.0  # an outlier channel, as BERT's residual stream has
-    layer.build(x.shape)
-    layer.set_weights([1.0 + rng.standard_normal(16), rng.standard_normal(16)])
-    want = np.asarray(layer(x))
-    with _tflite_graph.quantizable_layer_norm():
-        got = np.asarray(layer(x))
-    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
-    # Other axes than the last are left to Keras's own call.
-    across_time = keras.layers.LayerNormalization(axis=1)
-    want = np.asarray(across_time(x))
-    with _tflite_graph.quantizable_layer_norm():
-        np.testing.assert_array_equal(np.asarray(across_time(x)), want)
-    # Outside the context the layer is Keras's again.
-    assert (
-        "_tflite_graph" not in keras.layers.LayerNormalization.call.__module__
-    )
 
 
 WIDE = 5  # the channel made wide in `wide_channel_bert`
@@ -356,7 +337,7 @@ def wide_channel_bert():
 def encoder_blocks(model):
     return [
         layer
-        for layer in model._flatten_layers()
+        for layer in _compat.flatten_layers(model)
         if isinstance(layer, TransformerEncoder)
     ]
 
@@ -368,39 +349,35 @@ def calibration_batches(model, rows=16):
 
 def test_residual_scales_divide_down_only_the_wide_channel(bert):
     model = wide_channel_bert()
-    scales = litert.residual_scales(model, calibration_batches(model))
+    scales = calibration.residual_scales(model, calibration_batches(model))
     blocks = encoder_blocks(model)
-    assert set(scales) == {id(block) for block in blocks}
-    for block in blocks:
-        wide = scales[id(block)] > 1
-        assert wide[WIDE] and scales[id(block)][WIDE] > 10
+    assert {id(block) for block in scales} == {id(block) for block in blocks}
+    for block_scales in scales.values():
+        wide = block_scales > 1
+        assert wide[WIDE] and block_scales[WIDE] > 10
         assert wide.sum() == 1, np.flatnonzero(wide)
     # Without wide channels (random weights) nothing is scaled, and
     # pre-norm blocks are never observed.
-    assert litert.residual_scales(bert, calibration_batches(bert)) == {}
+    assert calibration.residual_scales(bert, calibration_batches(bert)) == {}
     vit = models.vit_classifier(3, "vit_digits")
     images = np.random.default_rng(5).random((4, 8, 8, 1)) * 50
     batches = [{"images": images.astype("float32")}]
-    assert litert.residual_scales(vit, batches) == {}
+    assert calibration.residual_scales(vit, batches) == {}
 
 
 def test_feedforward_traced_for_int8_keeps_its_results():
     model = wide_channel_bert()
-    scales = litert.residual_scales(model, calibration_batches(model))
+    scales = calibration.residual_scales(model, calibration_batches(model))
     inputs = bert_inputs(4, seed=3)
     want = model(inputs)
-    with (
-        _tflite.tracing(integer=True, residual_scales=scales),
-        _tflite_graph.quantizable_layer_norm(),
-    ):
-        got = model(inputs)
+    got = lowering.lower(model, "int8", residual_scales=scales)(inputs)
     for name in want:
         np.testing.assert_allclose(
             np.asarray(got[name]), np.asarray(want[name]), atol=1e-5, rtol=0
         )
 
 
-def test_int8_residual_sum_is_stored_divided_down(tmp_path):
+def test_int8_residual_sum_is_stored_divided_down(tmp_path, monkeypatch):
     # With the wide channel divided down, no int8 tensor needs the range
     # that the channel's square gave the layer norm's statistics.
     model = wide_channel_bert()
@@ -423,12 +400,8 @@ def test_int8_residual_sum_is_stored_divided_down(tmp_path):
         )
 
     scaled = widest(tmp_path / "scaled.tflite")
-    original = litert.residual_scales
-    litert.residual_scales = lambda *arguments: {}
-    try:
-        plain = widest(tmp_path / "plain.tflite")
-    finally:
-        litert.residual_scales = original
+    monkeypatch.setattr(calibration, "residual_scales", lambda *args: {})
+    plain = widest(tmp_path / "plain.tflite")
     assert scaled < plain / 4, (scaled, plain)
 
 
@@ -549,7 +522,7 @@ def _rss_mb():
 def test_conversions_run_in_a_worker_that_is_replaced_when_it_grows(
     tmp_path, monkeypatch
 ):
-    from keras_attn.export import litert
+    from keras_attn.export import converter
 
     model = small_bert()
     to_tflite(
@@ -559,7 +532,7 @@ def test_conversions_run_in_a_worker_that_is_replaced_when_it_grows(
         measure_latency=False,
         num_samples=1,
     )
-    first = litert._worker.process.pid
+    first = converter._worker.process.pid
     before = _rss_mb()
     to_tflite(
         model,
@@ -568,11 +541,11 @@ def test_conversions_run_in_a_worker_that_is_replaced_when_it_grows(
         measure_latency=False,
         num_samples=1,
     )
-    assert litert._worker.process.pid == first  # reused while small
+    assert converter._worker.process.pid == first  # reused while small
     # The converter's memory stays in the worker: this process grows by
     # the traced graphs only, far below one TensorFlow import.
     assert _rss_mb() - before < 100
-    monkeypatch.setattr(litert, "WORKER_MAX_RSS_MB", 1)
+    monkeypatch.setattr(converter, "WORKER_MAX_RSS_MB", 1)
     to_tflite(
         model,
         tmp_path / "2.tflite",
@@ -580,7 +553,7 @@ def test_conversions_run_in_a_worker_that_is_replaced_when_it_grows(
         measure_latency=False,
         num_samples=1,
     )
-    assert litert._worker is None  # over the bound: ended after the job
+    assert converter._worker is None  # over the bound: ended after the job
     assert not_running(first)  # ended and reaped, its memory returned
 
 

@@ -1,0 +1,163 @@
+"""Export lowering: one table per `.tflite` target, {layer type -> the
+function that computes that layer in a form the target runs well}.
+
+The layers compute what Keras computes and know nothing of files. When a
+file needs another form of the same arithmetic, the exporter re-runs the
+model's functional graph (and its functional sub-models) with each layer
+of a type in the target's table called through its lowered form
+(`export._forms`), sharing every weight (`models._graph.Rerun`, the walk
+`attention_model` uses). Nothing in Keras is patched and nothing is kept
+in global state: the per-export options (int8 residual scales,
+calibration) travel in a `Lowering` object.
+
+Targets:
+
+- `"float"`: float32, float16 and dynamic-range files. Runs wholly on
+  LiteRT's GPU accelerator and Qualcomm's NPU compiler as well as the CPU:
+  1-D gathers, float keep-factors instead of boolean masks, a mask fill
+  inside float16's range, no shrink-axis slices.
+- `"int8"`: full-int8 files: the float forms, plus attention whose masked
+  scores are filled near the allowed ones, layer norm without
+  SQUARED_DIFFERENCE, and post-norm blocks with wide residual channels
+  divided down (`calibration.residual_scales`).
+
+A layer type missing from a table is called as it is. Types match
+exactly: a subclass may compute something else, so it is not lowered.
+"""
+
+import keras
+
+from keras_attn import _compat
+from keras_attn import layers
+from keras_attn.export import _forms
+from keras_attn.models import _graph
+
+FLOAT = {
+    layers.TokenEmbedding: _forms.token_embedding,
+    layers.BertEmbedding: _forms.bert_embedding,
+    layers.MultiHeadAttention: _forms.attention,
+    layers.MultiHeadSelfAttention: _forms.self_attention,
+    layers.TransformerEncoder: _forms.encoder,
+    layers.BertPooler: _forms.pooler,
+    _compat.getitem_operation(): _forms.getitem,
+}
+
+INT8 = {
+    **FLOAT,
+    keras.layers.LayerNormalization: _forms.layer_norm_integer,
+}
+
+TABLES = {"float": FLOAT, "int8": INT8}
+
+
+def target_for(quantization):
+    """The lowering target of a `to_tflite` quantization."""
+    return "int8" if quantization == "int8" else "float"
+
+
+class Lowering:
+    """A target's table with the options of one export.
+
+    Args:
+        target: a key of `TABLES`.
+        residual_scales: for `"int8"`: `{block: float32 array (hidden,)}`
+            from `calibration.residual_scales`.
+        observe: collect, per post-norm block whose residual can be
+            scaled, its feed-forward residual sum (calibration).
+    """
+
+    def __init__(self, target, residual_scales=None, observe=False):
+        if target not in TABLES:
+            raise ValueError(
+                f"`target` must be one of {sorted(TABLES)}; received "
+                f"{target!r}."
+            )
+        self.target = target
+        self.table = TABLES[target]
+        self._scales = {
+            id(block): s for block, s in (residual_scales or {}).items()
+        }
+        self._observe = observe
+        self.observed_blocks = {}  # extras key -> block
+
+    def form(self, layer):
+        return self.table.get(type(layer))
+
+    def handler(self, layer):
+        """A `models._graph` handler for `layer`, or None."""
+        form = self.form(layer)
+        if form is None:
+            return None
+
+        def handle(layer, args, kwargs):
+            context = _Context(self)
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+            outputs = form(context, layer, *args, **kwargs)
+            return outputs, context.found
+
+        return handle
+
+    def call(self, layer, *args, **kwargs):
+        """`layer(*args, **kwargs)` in its lowered form where the table has
+        one (the hook the translator's decoding loop takes)."""
+        return _Context(self).call(layer, *args, **kwargs)
+
+
+class _Context:
+    """What a lowered form sees while it runs: sublayer calls in their own
+    lowered forms, the int8 options, and where observations go."""
+
+    def __init__(self, lowering):
+        self.lowering = lowering
+        self.target = lowering.target
+        self.found = {}
+
+    def call(self, layer, *args, **kwargs):
+        form = self.lowering.form(layer)
+        kwargs.pop("training", None)
+        if form is None:
+            return layer(*args, **kwargs)
+        return form(self, layer, *args, **kwargs)
+
+    def residual_scales(self, block):
+        return self.lowering._scales.get(id(block))
+
+    def observe(self, block, tensor):
+        if not self.lowering._observe:
+            return
+        key = _graph.new_key(block.name, self.lowering.observed_blocks)
+        self.lowering.observed_blocks[key] = block
+        self.found[key] = tensor
+
+
+def lower(model, target="float", residual_scales=None):
+    """`model` re-traced with its layers in `target`'s lowered forms: a
+    functional model with the same inputs and outputs, sharing `model`'s
+    weights, or `model` itself when nothing in it has a lowered form (or
+    it is not functional, so there is no graph to re-run)."""
+    if not _compat.is_functional(model):
+        return model
+    lowering = Lowering(target, residual_scales=residual_scales)
+    traced = _graph.Rerun(lowering.handler, name_suffix="lowered").model(
+        model, f"{model.name}_lowered"
+    )
+    if traced is None:
+        return model
+    return keras.Model(
+        model.input, traced.output["outputs"], name=f"{model.name}_lowered"
+    )
+
+
+def observer(model, target="float"):
+    """`(model re-traced to also return what calibration observes, the
+    Lowering holding `observed_blocks`)`; the model is None when it
+    observes nothing."""
+    if not _compat.is_functional(model):
+        return None, None
+    lowering = Lowering(target, observe=True)
+    traced = _graph.Rerun(lowering.handler, name_suffix="observed").model(
+        model, f"{model.name}_observed"
+    )
+    if traced is None or not traced.extra_names:
+        return None, lowering
+    return traced, lowering

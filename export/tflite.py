@@ -1,0 +1,334 @@
+"""Keras models to `.tflite` files that LiteRT runs: on a phone's CPU, its
+GPU (LiteRT's GPU accelerator) and Qualcomm's NPU.
+
+`to_tflite` traces the model once with fixed input shapes (batch 1 and
+the sequence length by default: no SHAPE arithmetic at run time), with
+its layers in the lowered forms of the file's target (`lowering`),
+converts it in the converter worker (`converter`), restricted to TFLite's
+builtin operators unless the caller opts in to Flex, and runs it beside
+the Keras model to report the difference and the latency (`runtime`).
+"""
+
+import pathlib
+import tempfile
+import warnings
+
+import numpy as np
+
+from keras_attn.export import _specs
+from keras_attn.export import calibration
+from keras_attn.export import lowering
+from keras_attn.export.converter import SIGNATURE
+from keras_attn.export.converter import convert_saved_model
+from keras_attn.export.runtime import check_tflite
+from keras_attn.export.saved_model import model_endpoint
+from keras_attn.export.saved_model import write_saved_model
+
+QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
+
+
+def _check_arguments(path, quantization, representative_data, batch_size):
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(
+            f"`quantization` must be one of {list(QUANTIZATIONS)}; received "
+            f"{quantization!r}."
+        )
+    if not str(path).endswith(".tflite"):
+        raise ValueError(
+            f"The output path must end in .tflite; received {path!r}."
+        )
+    if quantization == "int8" and representative_data is None:
+        raise ValueError(
+            "Full-integer `int8` quantization needs `representative_data`: "
+            "a tf.data.Dataset, a dict of arrays or a list of dicts, with "
+            "inputs like those the model will see."
+        )
+    if batch_size is not None and (
+        not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(
+            "`batch_size` must be a positive int or None; received "
+            f"{batch_size!r}."
+        )
+
+
+def to_tflite(
+    model,
+    path,
+    quantization=None,
+    representative_data=None,
+    sequence_length=None,
+    batch_size=1,
+    allow_flex=False,
+    sample_data=None,
+    num_samples=4,
+    calibration_steps=100,
+    float_ops=None,
+    num_threads=2,
+    measure_latency=True,
+    latency_runs=20,
+    timeout=1800,
+    **translator_options,
+):
+    """Exports a Keras model (or a `Translator`) to a `.tflite` file.
+
+    The model is traced with fixed shapes (batch `batch_size`, every
+    unknown length `sequence_length`), converted with TFLite's builtin
+    operators only in the converter worker process, then run with the
+    LiteRT interpreter next to the Keras model on sample inputs.
+
+    Args:
+        model: a Keras model (any of `keras_attn.models`; dict, list or
+            single inputs), or a `keras_attn.models.Translator`, which
+            exports as an on-device translator (see
+            `translator_to_tflite`).
+        path: the `.tflite` file to write; replaced only when the export
+            succeeds.
+        quantization: None (float32), `"float16"` (float16 weights),
+            `"dynamic_int8"` (int8 weights, float activations) or `"int8"`
+            (int8 weights and activations, calibrated on
+            `representative_data`; inputs and outputs stay float32/int32).
+            For `"int8"` the model is traced in forms that quantize (same
+            function; the Keras model is not changed): masked attention
+            scores are filled near the allowed ones instead of at -3.4e38,
+            layer norm has no SQUARED_DIFFERENCE or NEG, and post-norm
+            blocks whose feed-forward residual sum has a few wide channels
+            on the calibration rows keep it divided down
+            (`residual_scales`). Each tensor's range is the smallest and
+            largest value it took on those rows.
+        representative_data: for `int8`: a `tf.data.Dataset` (of inputs or
+            `(inputs, labels)`), a dict of arrays or a list of dicts; rows
+            are padded or cut to the exported shape.
+        sequence_length: int, or None to keep text inputs' length dynamic
+            (slower: the graph then computes shapes at run time).
+        batch_size: int, or None for a dynamic batch.
+        allow_flex: bool. Accept Flex (select TF) and custom operators
+            instead of raising `UnsupportedOpsError`.
+        sample_data: inputs (same forms as `representative_data`) to compare
+            Keras and LiteRT on; None draws `num_samples` random valid
+            batches.
+        calibration_steps: int. Most calibration batches used.
+        float_ops: for `int8`: TFLite operator names to keep in float32
+            (selective quantization), for example `["BATCH_MATMUL"]`: on
+            x86 CPUs XNNPACK has no int8 batch matmul, so the attention
+            products of a full-integer model run on slow reference
+            kernels. None (the default) quantizes every operator.
+        num_threads: int. Interpreter threads for the check and latency.
+        measure_latency: bool. Time `latency_runs` calls.
+        timeout: seconds the converter process may take.
+
+    Returns:
+        An `ExportReport` (operators, size, max differences, latency).
+
+    Example:
+
+    >>> import os, tempfile
+    >>> from keras_attn import models
+    >>> from keras_attn.export import to_tflite
+    >>> model = models.bert_backbone("bert_tiny", vocabulary_size=100)
+    >>> path = os.path.join(tempfile.mkdtemp(), "bert.tflite")
+    >>> report = to_tflite(model, path, sequence_length=16)
+    >>> report.max_abs_diff["sequence_output"] < 1e-4
+    True
+    >>> report.non_builtin_ops
+    {}
+    """
+    from keras_attn.models import Translator
+
+    if isinstance(model, Translator):
+        return translator_to_tflite(
+            model,
+            path,
+            source_length=sequence_length,
+            num_threads=num_threads,
+            measure_latency=measure_latency,
+            latency_runs=latency_runs,
+            timeout=timeout,
+            **translator_options,
+        )
+    if translator_options:
+        raise TypeError(
+            f"Unexpected arguments {sorted(translator_options)} (they apply "
+            "to Translator exports only)."
+        )
+    _check_arguments(path, quantization, representative_data, batch_size)
+    if float_ops and quantization != "int8":
+        raise ValueError(
+            "`float_ops` selects operators to leave out of int8 "
+            f"quantization; received it with quantization={quantization!r}."
+        )
+    specs = _specs.input_specs(model, batch_size, sequence_length)
+    calibration_rows = None
+    if quantization == "int8":
+        calibration_rows = _specs.collect(
+            representative_data, specs, calibration_steps
+        )
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scales = None
+    if quantization == "int8":
+        scales = calibration.residual_scales(model, calibration_rows)
+    lowered = lowering.lower(
+        model, lowering.target_for(quantization), residual_scales=scales
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        write_saved_model(
+            scratch, {SIGNATURE: model_endpoint(lowered, specs)}, [model]
+        )
+        report = convert_saved_model(
+            scratch,
+            path,
+            quantization=quantization,
+            calibration=calibration_rows,
+            input_names=list(specs),
+            allow_flex=allow_flex,
+            float_ops=float_ops,
+            timeout=timeout,
+        )
+    if report.non_builtin_ops:
+        warnings.warn(
+            f"{path} uses non-builtin operators "
+            f"{sorted(report.non_builtin_ops)}; "
+            "the LiteRT interpreter here cannot run it, so it was not "
+            "compared with the Keras model.",
+            stacklevel=2,
+        )
+        return report
+    if sample_data is not None:
+        batches = _specs.collect(sample_data, specs, num_samples)
+    else:
+        batches = _specs.sample_inputs(model, specs, count=num_samples)
+
+    def reference(batch):
+        return _specs.call_model(model, batch)
+
+    return check_tflite(
+        report,
+        reference,
+        batches,
+        num_threads=num_threads,
+        measure_latency=measure_latency,
+        runs=latency_runs,
+    )
+
+
+def translator_to_tflite(
+    translator,
+    path,
+    source_length=None,
+    max_length=None,
+    num_samples=4,
+    num_threads=2,
+    measure_latency=True,
+    latency_runs=10,
+    timeout=1800,
+):
+    """Exports a `Translator` as an on-device translator.
+
+    The `.tflite` file holds the whole greedy decoding loop: one signature,
+    `serving_default`, takes `source_ids` (int32 `(1, source_length)`,
+    0-padded, from the translator's SentencePiece model) and returns
+    `tokens` (int32 `(1, max_length)`: the translation's pieces, the end
+    token, then 0). The loop is a builtin WHILE with the decoder's key and
+    value cache updated in place, so one call translates one sentence;
+    the SentencePiece tokenization stays outside (it is not a builtin
+    operator).
+
+    Args:
+        translator: a `keras_attn.models.Translator`.
+        path: the `.tflite` file to write.
+        source_length: int. Source ids per call; defaults to the
+            translator's `max_source_length`.
+        max_length: int. Most tokens generated; defaults to its
+            `max_target_length`.
+
+    Returns:
+        An `ExportReport` whose `max_abs_diff["tokens"]` is 0 when the
+        LiteRT tokens equal `greedy_decode`'s on every sample.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> from keras_attn import models
+    >>> from keras_attn.export import translator_to_tflite
+    >>> sentences = ["the cat sat", "le chat", "a cat", "un chat"] * 20
+    >>> tokenizer = models.train_translation_tokenizer(
+    ...     sentences, vocabulary_size=15)
+    >>> model = models.transformer_translator(
+    ...     "translator_tiny", vocabulary_size=15)
+    >>> translator = models.Translator(
+    ...     model, tokenizer, max_source_length=6, max_target_length=5)
+    >>> path = os.path.join(tempfile.mkdtemp(), "translator.tflite")
+    >>> report = translator_to_tflite(translator, path, measure_latency=False)
+    >>> report.max_abs_diff, "WHILE" in report.ops
+    ({'tokens': 0.0}, True)
+    """
+    import tensorflow as tf
+
+    from keras_attn.models.translator import END_ID
+    from keras_attn.models.translator import START_ID
+    from keras_attn.models.translator import TranslatorParts
+    from keras_attn.models.translator import decoding
+
+    source_length = source_length or translator.max_source_length
+    max_length = max_length or translator.max_target_length
+    if not str(path).endswith(".tflite"):
+        raise ValueError(
+            f"The output path must end in .tflite; received {path!r}."
+        )
+    model = translator.model
+    parts = TranslatorParts(model)
+    spec = tf.TensorSpec((1, source_length), tf.int32, name="source_ids")
+    # The loop calls the layers in their lowered float forms (no id check
+    # in the graph: LiteRT's GATHER checks ids itself).
+    lowered_call = lowering.Lowering("float").call
+
+    def translate(source_ids):
+        tokens = decoding.greedy_tokens(
+            parts,
+            source_ids,
+            max_length,
+            START_ID,
+            END_ID,
+            use_cache=True,
+            call=lowered_call,
+        )
+        return {"tokens": tokens}
+
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        write_saved_model(scratch, {SIGNATURE: (translate, [spec])}, [model])
+        report = convert_saved_model(
+            scratch, path, input_names=["source_ids"], timeout=timeout
+        )
+    rng = np.random.default_rng(0)
+    vocabulary = parts.vocabulary_size
+    batches = []
+    for _ in range(num_samples):
+        length = int(rng.integers(1, source_length + 1))
+        ids = np.zeros((1, source_length), "int32")
+        ids[0, :length] = rng.integers(4, vocabulary, size=length)
+        batches.append({"source_ids": ids})
+
+    def reference(batch):
+        tokens = decoding.greedy_decode(
+            model, batch["source_ids"], max_length, START_ID, END_ID
+        )
+        return {"tokens": np.asarray(tokens)}
+
+    return check_tflite(
+        report,
+        reference,
+        batches,
+        num_threads=num_threads,
+        measure_latency=measure_latency,
+        runs=latency_runs,
+    )
+
+
+__all__ = [
+    "QUANTIZATIONS",
+    "to_tflite",
+    "translator_to_tflite",
+]
