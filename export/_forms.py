@@ -68,10 +68,20 @@ def _reshape(x, shape):
 
 
 def gather_rows(table, ids):
-    """Rows of `table` (V, D) for integer `ids` of any shape: one GATHER
-    on the flattened ids, then a reshape to `ids.shape + (D,)`."""
-    flat = tf.reshape(ids, [-1])
-    rows = tf.gather(table, flat)  # (N, D)
+    """Rows of `table` (V, D) for integer `ids` of any shape, as
+    `ids.shape + (D,)`: one GATHER with 1-D indices, on the table seen as
+    `(1, V, D)` along axis 1, so the rows come out as `(1, N, D)`.
+
+    Gathering from `(V, D)` would give `(N, D)`, and for batch 1 the
+    converter drops the reshape back to `(1, N, D)`: the position
+    table's ADD then pairs a `(N, D)` tensor with a `(1, N, D)`
+    constant, which LiteRT's GPU accelerator computes wrongly without a
+    word (LiteRT 2.3).
+    """
+    flat = tf.reshape(ids, [-1])  # (N,)
+    rows = tf.gather(table[None], flat, axis=1)  # (1, N, D)
+    if len(ids.shape) == 2 and ids.shape[0] == 1:
+        return rows  # already (1, T, D)
     return _reshape(rows, _static_or_dynamic_shape(ids) + [table.shape[-1]])
 
 
@@ -99,6 +109,24 @@ def bert_embedding(
         x = x + lower.call(layer.segment_embedding, segment_ids)
     x = x + lower.call(layer.position_embedding, x, start_index=start_index)
     return lower.call(layer.layer_norm, x)  # (B, T, D)
+
+
+def patch_embedding(lower, layer, images):
+    """`PatchEmbedding` with the class token put in by a PAD and an ADD:
+    the patches get a zero row in front, and one constant holds the class
+    token plus its position in that row and the patches' positions in the
+    others (folded by the converter). The layer concatenates the token
+    instead, and in a float16-weight file LiteRT's GPU accelerator fails
+    to build that CONCATENATION's shader in float32 mode (LiteRT 2.3)."""
+    grid = layer._grid_for(images.shape)
+    x = lower.call(layer.projection, images)  # (B, rows, cols, D)
+    x = tf.reshape(x, [-1, grid[0] * grid[1], layer.hidden_dim])  # (B, P, D)
+    positions = ops.cast(layer._positions(grid), x.dtype)  # (P [+ 1], D)
+    if layer.use_class_token:
+        x = tf.pad(x, [[0, 0], [1, 0], [0, 0]])  # (B, 1 + P, D)
+        token = ops.cast(layer.class_token, x.dtype)[None]  # (1, D)
+        positions = tf.concat([positions[:1] + token, positions[1:]], 0)
+    return x + positions[None]  # (B, [1 +] P, D)
 
 
 # --- masks --------------------------------------------------------------
@@ -432,7 +460,40 @@ def encoder(
     return x
 
 
-# --- picking positions --------------------------------------------------
+def gather_positions(x, positions):
+    """`x[b, positions[b, m]]` for `x` (B, T, D) and int `positions`
+    (B, M), as one GATHER with 1-D indices along axis 1 of `x` seen as
+    `(1, B * T, D)` (Keras's `take_along_axis` traces int64 arithmetic, a
+    BROADCAST_TO and a 2-D GATHER, which the GPU refuses)."""
+    batch, _, hidden = x.shape
+    positions = tf.cast(positions, "int32")
+    if batch != 1:
+        shape = _static_or_dynamic_shape(x)
+        rows = _static_or_dynamic_shape(positions)
+        offsets = tf.range(shape[0], dtype="int32")[:, None] * shape[1]
+        positions = positions + offsets
+        x = tf.reshape(x, [1, -1, hidden])
+    gathered = tf.gather(x, tf.reshape(positions, [-1]), axis=1)  # (1, BM, D)
+    if batch == 1:
+        return gathered
+    return _reshape(gathered, [rows[0], rows[1], hidden])
+
+
+def masked_lm_head(lower, layer, inputs, mask_positions):
+    """`MaskedLMHead`: the masked positions picked by `gather_positions`,
+    then the head's own dense, layer norm and (tied) projection."""
+    x = gather_positions(inputs, mask_positions)  # (B, M, H)
+    x = lower.call(layer.dense, x)  # (B, M, D)
+    x = lower.call(layer.layer_norm, x)
+    if layer.token_embedding is not None:
+        table = ops.cast(layer.token_embedding.embeddings, x.dtype)
+        logits = ops.matmul(x, ops.transpose(table))  # (B, M, V)
+    else:
+        logits = ops.matmul(x, ops.cast(layer.output_kernel, x.dtype))
+    return logits + ops.cast(layer.output_bias, x.dtype)
+
+
+# --- picking positions -------------------------------------------------
 
 
 def pooler(lower, layer, inputs):
@@ -462,9 +523,11 @@ def getitem(lower, operation, x, key):
         not isinstance(part, (int, slice)) for part in parts
     ):
         return operation(x, key)
-    sliced = x[
-        tuple(slice(None) if isinstance(part, int) else part for part in parts)
-    ]
+    ranges = tuple(
+        slice(None) if isinstance(part, int) else part for part in parts
+    )
+    whole = slice(None)
+    sliced = x if all(part == whole for part in ranges) else x[ranges]
     removed = 0
     for axis, part in enumerate(parts):
         if isinstance(part, int):

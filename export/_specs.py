@@ -64,14 +64,17 @@ def model_arguments(model, inputs):
     return inputs[input_names(model)[0]]
 
 
-def call_model(model, inputs):
-    """Calls `model` on `{name: tensor}` and returns `{output name: tensor}`."""
+def call_model(model, inputs, names=None):
+    """Calls `model` on `{name: tensor}` and returns `{output name: tensor}`
+    (outputs that are not a dict are named `names`, default the model's
+    own output names)."""
     outputs = model(model_arguments(model, inputs), training=False)
     if isinstance(outputs, dict):
         return dict(outputs)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
-    return dict(zip(output_names(model), outputs, strict=True))
+    names = names or output_names(model)
+    return dict(zip(names, outputs, strict=True))
 
 
 def _sizes(model):

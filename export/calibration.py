@@ -38,9 +38,9 @@ def residual_scales(model, batches, chunk=32):
             name: np.concatenate([batch[name] for batch in part])
             for name in part[0]
         }
-        found = observer(
-            _specs.model_arguments(model, inputs), training=False
-        )["extras"]
+        found = observer(_specs.model_arguments(model, inputs), training=False)[
+            "extras"
+        ]
         for key in observer.extra_names:
             values = np.abs(np.asarray(found[key], "float32"))
             values = values.reshape(-1, values.shape[-1]).max(axis=0)

@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from keras_attn.export import _files
+from keras_attn.export import _rewrite
 from keras_attn.export import integrity
 from keras_attn.export.report import ExportReport
 from keras_attn.export.report import count_ops
@@ -245,6 +246,10 @@ def convert_saved_model(
                     f"{result.get('error_with_select_ops', '')[:3000]}"
                 )
             blob = candidate.read_bytes()
+            if quantization == "float16":
+                # GPU-runnable: lookup tables back in float32 (_rewrite).
+                blob, _ = _rewrite.float32_lookup_tables(blob)
+                candidate.write_bytes(blob)
             extra = non_builtin_ops(blob)
             if extra and not allow_flex:
                 raise UnsupportedOpsError(extra, result.get("error"))
@@ -261,5 +266,3 @@ def convert_saved_model(
         ops=count_ops(blob),
         non_builtin_ops=extra,
     )
-
-

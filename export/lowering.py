@@ -30,6 +30,7 @@ import keras
 from keras_attn import _compat
 from keras_attn import layers
 from keras_attn.export import _forms
+from keras_attn.models import MaskedLMHead
 from keras_attn.models import _graph
 
 FLOAT = {
@@ -39,6 +40,8 @@ FLOAT = {
     layers.MultiHeadSelfAttention: _forms.self_attention,
     layers.TransformerEncoder: _forms.encoder,
     layers.BertPooler: _forms.pooler,
+    layers.PatchEmbedding: _forms.patch_embedding,
+    MaskedLMHead: _forms.masked_lm_head,
     _compat.getitem_operation(): _forms.getitem,
 }
 

@@ -198,6 +198,10 @@ class ExportReport:
         samples: how many input batches the differences cover.
         latency_ms: median time of one call, or None if not measured.
         num_threads: interpreter threads used for latency.
+        accelerators: per accelerator checked (`to_tflite(...,
+            accelerators=...)`), an `AcceleratorCheck` as a dict: whether
+            the file runs wholly on it, the ops it refused with the
+            runtime's reasons, and the GPU's difference from the CPU.
 
     Example:
 
@@ -227,6 +231,7 @@ class ExportReport:
     samples: int = 0
     latency_ms: float | None = None
     num_threads: int | None = None
+    accelerators: list = dataclasses.field(default_factory=list)
 
     @property
     def op_count(self):
@@ -267,4 +272,11 @@ class ExportReport:
                 f"  latency        {self.latency_ms:.2f} ms median "
                 f"({self.num_threads} threads)"
             )
+        if self.accelerators:
+            from keras_attn.export.accelerators import AcceleratorCheck
+
+            lines.append("  accelerators")
+            for check in self.accelerators:
+                summary = AcceleratorCheck(**check).summary()
+                lines.extend(f"    {line}" for line in summary.splitlines())
         return "\n".join(lines)

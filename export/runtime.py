@@ -137,5 +137,3 @@ def check_tflite(
     if measure_latency:
         report.latency_ms = runner.latency_ms(batches[0], runs=runs)
     return report
-
-

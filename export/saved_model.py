@@ -41,14 +41,15 @@ def write_saved_model(directory, endpoints, tracked):
     archive.write_out(str(directory), verbose=False)
 
 
-def model_endpoint(model, specs):
+def model_endpoint(model, specs, output_names=None):
     """`(function, [TensorSpec])` calling `model` on inputs named as in
-    `specs` and returning its outputs by name."""
+    `specs` and returning its outputs by name (`output_names`, default the
+    model's own)."""
     names = list(specs)
 
     def serve(*arguments):
         return _specs.call_model(
-            model, dict(zip(names, arguments, strict=True))
+            model, dict(zip(names, arguments, strict=True)), output_names
         )
 
     return serve, list(specs.values())

@@ -68,6 +68,8 @@ def to_tflite(
     measure_latency=True,
     latency_runs=20,
     timeout=1800,
+    accelerators=None,
+    soc_models=None,
     **translator_options,
 ):
     """Exports a Keras model (or a `Translator`) to a `.tflite` file.
@@ -116,9 +118,17 @@ def to_tflite(
         num_threads: int. Interpreter threads for the check and latency.
         measure_latency: bool. Time `latency_runs` calls.
         timeout: seconds the converter process may take.
+        accelerators: None, or some of `("gpu", "npu")`: also compile the
+            file for LiteRT's GPU accelerator (both precisions, run on the
+            first sample batch and compared with the CPU) and for
+            Qualcomm's NPU (`soc_models`, default every SoC LiteRT lists),
+            and put what they made of it in `report.accelerators`
+            (`keras_attn.export.accelerators`).
+        soc_models: Qualcomm SoC names for the NPU check.
 
     Returns:
-        An `ExportReport` (operators, size, max differences, latency).
+        An `ExportReport` (operators, size, max differences, latency, and
+        the accelerator checks asked for).
 
     Example:
 
@@ -171,9 +181,13 @@ def to_tflite(
     lowered = lowering.lower(
         model, lowering.target_for(quantization), residual_scales=scales
     )
+    outputs = _specs.output_names(model)
     with tempfile.TemporaryDirectory() as scratch:
         write_saved_model(
-            scratch, {SIGNATURE: model_endpoint(lowered, specs)}, [model]
+            scratch,
+            # The lowered model's outputs under the model's own names.
+            {SIGNATURE: model_endpoint(lowered, specs, outputs)},
+            [model],
         )
         report = convert_saved_model(
             scratch,
@@ -202,7 +216,7 @@ def to_tflite(
     def reference(batch):
         return _specs.call_model(model, batch)
 
-    return check_tflite(
+    check_tflite(
         report,
         reference,
         batches,
@@ -210,6 +224,16 @@ def to_tflite(
         measure_latency=measure_latency,
         runs=latency_runs,
     )
+    if accelerators:
+        from keras_attn.export import accelerators as checks
+
+        report.accelerators = [
+            check.to_dict()
+            for check in checks.check_accelerators(
+                path, batches[0], accelerators, soc_models
+            )
+        ]
+    return report
 
 
 def translator_to_tflite(

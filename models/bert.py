@@ -134,6 +134,10 @@ def bert_backbone(preset=None, name="bert_backbone", **overrides):
     )
 
 
+# float16's smallest normal number, 2 ** -14.
+FLOAT16_TINY = 6.103515625e-05
+
+
 def bert_sentence_embedder(backbone, name="sentence_embedder"):
     """Sentence embeddings from a BERT backbone: masked mean, then L2 norm.
 
@@ -172,7 +176,11 @@ def bert_sentence_embedder(backbone, name="sentence_embedder"):
     count = ops.maximum(ops.sum(mask, axis=1), 1.0)  # (B, 1)
     mean = summed / count
     norm = ops.sqrt(ops.sum(ops.square(mean), axis=-1, keepdims=True))
-    embedding = mean / ops.maximum(norm, 1e-12)  # (B, D)
+    # The floor is float16's smallest normal number, not sentence-
+    # transformers' 1e-12: a phone GPU runs float16, where 1e-12 is 0 and
+    # the zero vector of a row without tokens would give 0 / 0 = NaN. Only
+    # vectors shorter than 6.1e-5 are affected.
+    embedding = mean / ops.maximum(norm, FLOAT16_TINY)  # (B, D)
     return keras.Model(inputs, embedding, name=name)
 
 

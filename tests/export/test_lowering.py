@@ -267,7 +267,7 @@ def test_lowered_models_compute_what_the_models_compute(target):
         specs = _specs.input_specs(model, 2, 12)
         for batch in _specs.sample_inputs(model, specs, count=2):
             close(
-                _specs.call_model(lowered, batch),
+                _specs.call_model(lowered, batch, _specs.output_names(model)),
                 _specs.call_model(model, batch),
             )
 
@@ -288,3 +288,29 @@ def test_models_without_lowered_layers_are_kept_as_they_are():
 def test_unknown_target_is_refused():
     with pytest.raises(ValueError, match="`target` must be one of"):
         lowering.Lowering("gpu16")
+
+
+@pytest.mark.parametrize("class_token", [True, False])
+def test_patch_embedding_form_pads_in_the_class_token(class_token):
+    embedding = layers.PatchEmbedding(
+        image_size=8, patch_size=4, hidden_dim=6, use_class_token=class_token
+    )
+    images = random((2, 8, 8, 3))
+    embedding(images)  # builds it
+    randomize(embedding)
+    want = embedding(images)
+    close(lowered_call("float")(embedding, images), want)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_masked_lm_head_form_gathers_positions_in_one_dimension(batch):
+    model = models.bert_masked_lm(small_bert())
+    head = next(
+        layer
+        for layer in model.layers
+        if isinstance(layer, models.MaskedLMHead)
+    )
+    x = random((batch, 12, 16))
+    positions = np.random.default_rng(batch).integers(0, 12, (batch, 4))
+    want = head(x, positions)
+    close(lowered_call("float")(head, x, positions), want)
