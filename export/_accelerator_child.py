@@ -8,7 +8,8 @@ file instead. Usage:
     python -P _accelerator_child.py SPEC.json
 
 SPEC: {"mode": "gpu" | "npu", "path": ..., "out_dir": ..., and for "gpu"
-"enforce_f32", "inputs" (an .npz or null), "signature"; for "npu"
+"enforce_f32", "inputs" (an .npz of input batches stacked on a new first
+axis, or null), "signature"; for "npu"
 "socs" (SocModel names)}. The child writes `result.json` (and
 `outputs.npz`) into out_dir, then leaves with `os._exit` so that no
 teardown crash can lose them.
@@ -53,29 +54,39 @@ def _gpu(spec):
             outputs = model.get_output_tensor_details(key)
             with np.load(spec["inputs"]) as data:
                 feed = {name: data[name] for name in data.files}
-            buffers = {}
-            for name in signatures[key]["inputs"]:
-                detail = inputs[name]
-                value = np.ascontiguousarray(
-                    np.asarray(feed[name])
-                    .astype(detail["dtype"])
-                    .reshape(detail["shape"])
-                )
-                buffers[name] = model.create_input_buffer_by_name(key, name)
-                buffers[name].write(value)
+            rows = len(next(iter(feed.values())))
+            buffers = {
+                name: model.create_input_buffer_by_name(key, name)
+                for name in signatures[key]["inputs"]
+            }
             results = {
                 name: model.create_output_buffer_by_name(key, name)
                 for name in signatures[key]["outputs"]
             }
-            model.run_by_name(key, buffers, results)
-            read = {}
-            for name, buffer in results.items():
-                shape = outputs[name]["shape"]
-                count = int(np.prod(shape)) if len(shape) else 1
-                read[name] = buffer.read(count, outputs[name]["dtype"]).reshape(
-                    shape
-                )
-            np.savez(os.path.join(spec["out_dir"], "outputs.npz"), **read)
+            read = {name: [] for name in results}
+            for row in range(rows):  # one call per input batch
+                for name, buffer in buffers.items():
+                    detail = inputs[name]
+                    buffer.write(
+                        np.ascontiguousarray(
+                            np.asarray(feed[name][row])
+                            .astype(detail["dtype"])
+                            .reshape(detail["shape"])
+                        )
+                    )
+                model.run_by_name(key, buffers, results)
+                for name, buffer in results.items():
+                    shape = outputs[name]["shape"]
+                    count = int(np.prod(shape)) if len(shape) else 1
+                    read[name].append(
+                        buffer.read(count, outputs[name]["dtype"]).reshape(
+                            shape
+                        )
+                    )
+            np.savez(
+                os.path.join(spec["out_dir"], "outputs.npz"),
+                **{name: np.stack(values) for name, values in read.items()},
+            )
     except Exception as error:  # reported to the parent, never raised
         result["error"] = f"{type(error).__name__}: {error}"
     return result

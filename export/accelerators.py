@@ -222,21 +222,35 @@ def _difference(got, want):
 
 def check_gpu(path, inputs=None, precision="float16", timeout=600):
     """Compiles `path` for LiteRT's GPU accelerator alone and, with
-    `inputs` (`{input name: array}`), runs it and compares its outputs
-    with the CPU interpreter's. `precision`: the accelerator's default
-    `"float16"` or `"float32"` (`enforce_f32`)."""
+    `inputs` (`{input name: array}`, or a list of them), runs it and
+    compares its outputs with the CPU interpreter's. `precision`: the
+    accelerator's default `"float16"` or `"float32"` (`enforce_f32`)."""
+    return run_on_gpu(path, inputs, precision, timeout)[0]
+
+
+def run_on_gpu(path, inputs=None, precision="float16", timeout=600):
+    """`check_gpu`'s check and the GPU's outputs: a list of
+    `{output name: array}`, one per input batch (empty without inputs or
+    when the file did not run wholly on the GPU)."""
     if precision not in GPU_PRECISIONS:
         raise ValueError(
             f"`precision` must be one of {list(GPU_PRECISIONS)}; received "
             f"{precision!r}."
         )
+    batches = [] if inputs is None else inputs
+    if isinstance(batches, dict):
+        batches = [batches]
     check = AcceleratorCheck("gpu", precision)
     with tempfile.TemporaryDirectory(prefix="keras_attn_gpu_") as scratch:
         inputs_path = None
-        if inputs is not None:
+        if batches:
             inputs_path = os.path.join(scratch, "inputs.npz")
             np.savez(
-                inputs_path, **{k: np.asarray(v) for k, v in inputs.items()}
+                inputs_path,
+                **{
+                    name: np.stack([np.asarray(b[name]) for b in batches])
+                    for name in batches[0]
+                },
             )
         result, log = _run_child(
             {
@@ -258,7 +272,7 @@ def check_gpu(path, inputs=None, precision="float16", timeout=600):
             "device (on a machine without a GPU, install Mesa 25's "
             "lavapipe driver)"
         )
-        return check
+        return check, []
     check.refused = parsed["refused"]
     if parsed["split"]:
         check.accelerated_ops = parsed["split"][0]
@@ -273,11 +287,22 @@ def check_gpu(path, inputs=None, precision="float16", timeout=600):
     )
     if result.get("error"):
         check.reason = result["error"]
+    outputs = []
     if check.fully_accelerated and "outputs" in result:
-        check.max_abs_diff = _difference(
-            result["outputs"], cpu_outputs(path, inputs)
-        )
-    return check
+        stacked = result["outputs"]
+        outputs = [
+            {name: values[row] for name, values in stacked.items()}
+            for row in range(len(batches))
+        ]
+        for got, batch in zip(outputs, batches, strict=True):
+            for name, value in _difference(
+                got, cpu_outputs(path, batch)
+            ).items():
+                previous = check.max_abs_diff.get(name, 0.0)
+                check.max_abs_diff[name] = (
+                    value if np.isnan(value) else max(previous, value)
+                )
+    return check, outputs
 
 
 # --- NPU ----------------------------------------------------------------
