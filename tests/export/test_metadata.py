@@ -214,6 +214,12 @@ def test_summary_names_the_task_and_what_mediapipe_reads():
     assert summary["labels"] == ["neg", "neu", "pos"]
     assert summary["normalization"] is None
     assert md.summary(tiny_model()) is None  # no metadata
+    # Damaged metadata is reported, not raised (inspect still shows the
+    # rest of the file).
+    damaged = bytearray(out)
+    start = bytes(out).index(b"M001") - 4
+    damaged[start : start + 4] = b"\xff\xff\xff\x7f"  # root offset
+    assert "error" in md.summary(bytes(damaged))
 
 
 def test_refusals_say_what_was_expected():
