@@ -208,8 +208,8 @@ def tokenizer_warnings(tokenizer):
 def labels(labels, task):
     if labels is None:
         raise ValueError(
-            f"A {task} needs `labels`: the class names in output order (a "
-            "list, or a file with one a line); received None."
+            f"The {task} task needs `labels`: the class names in output "
+            "order (a list, or a file with one a line); received None."
         )
     if isinstance(labels, (str, os.PathLike)):
         if not pathlib.Path(labels).is_file():

@@ -23,8 +23,12 @@ import pathlib
 import tempfile
 import warnings
 
+import keras
 import numpy as np
+from keras import ops
 
+from keras_attn import _compat
+from keras_attn import layers
 from keras_attn.export import _files
 from keras_attn.export import _mediapipe_inputs as checked
 from keras_attn.export import _specs
@@ -32,6 +36,7 @@ from keras_attn.export import integrity
 from keras_attn.export import metadata as md
 from keras_attn.export._mediapipe_inputs import mediapipe_text
 from keras_attn.export.tflite import to_tflite
+from keras_attn.models import bert_sentence_embedder
 
 TASKS = (
     "text_classifier",
@@ -57,26 +62,22 @@ def _single_output(model, task):
     if isinstance(output, (dict, list, tuple)):
         names = list(output) if isinstance(output, dict) else len(output)
         raise ValueError(
-            f"A {task} must have one output; the model has {names}."
+            f"A model for {task} must have one output; it has {names}."
         )
     return output
 
 
 def _softmax(model):
-    import keras
-
     outputs = keras.layers.Softmax(name="probabilities")(model(model.input))
     return keras.Model(model.input, outputs, name=f"{model.name}_probabilities")
 
 
 def _text_model(model, task):
-    from keras_attn.models import bert_sentence_embedder
-
     inputs = model.input
     if not isinstance(inputs, dict) or set(inputs) != set(BERT_INPUTS):
         got = sorted(inputs) if isinstance(inputs, dict) else type(inputs)
         raise ValueError(
-            f"A {task} takes a BERT model with dict inputs "
+            f"A model for {task} is a BERT model with dict inputs "
             f"{sorted(BERT_INPUTS)}; received a model with inputs {got}."
         )
     for name, tensor in inputs.items():
@@ -96,29 +97,20 @@ def _text_model(model, task):
         steps.append("sentence embedding: masked mean, L2 norm")
     output = _single_output(model, task)
     if len(output.shape) != 2:
+        hint = " (for a sequence: models.bert_sentence_embedder)"
         raise ValueError(
-            f"A {task} needs a (batch, n) output; received {output.shape}"
-            + (
-                ". For a sequence, use models.bert_sentence_embedder."
-                if task == "text_embedder"
-                else "."
-            )
+            f"A model for {task} needs a (batch, n) output; received "
+            f"{output.shape}{hint if task == 'text_embedder' else ''}."
         )
     return model, steps
 
 
 def _image_model(model, task, mean, std, grayscale):
-    import keras
-    from keras import ops
-
-    from keras_attn import _compat
-    from keras_attn import layers
-
     image = model.input
     shape = getattr(image, "shape", None)
     if isinstance(image, (dict, list, tuple)) or len(shape) != 4:
         raise ValueError(
-            f"An {task} takes a model with one (batch, height, width, "
+            f"A model for {task} takes one (batch, height, width, "
             f"channels) image input; received {image!r}."
         )
     height, width, channels = shape[1:]
@@ -184,7 +176,8 @@ def _image_model(model, task, mean, std, grayscale):
     output = _single_output(model, task)
     if len(output.shape) != 2:
         raise ValueError(
-            f"An {task} needs a (batch, n) output; received {output.shape}."
+            f"A model for {task} needs a (batch, n) output; received "
+            f"{output.shape}."
         )
     if per_channel:  # done inside the file: MediaPipe passes pixels as is
         mean, std = [0.0], [1.0]
