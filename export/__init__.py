@@ -8,6 +8,9 @@ Installed as `keras_attn.export`:
 - `to_saved_model(model, path, preprocessor=...)` writes a SavedModel whose
   serving signature can take raw strings;
 - `inspect_tflite(path)` lists a file's signatures and operators;
+- `to_mediapipe(model, path, task, ...)` writes a `.tflite` file with the
+  TFLite Metadata (tokenizer, labels, normalization) that MediaPipe Tasks
+  reads, so an app passes it strings or images;
 - `verify_tflite(path)` checks that a file is whole (a checksum for the
   files written here, a bounded trial run for others).
 """
@@ -15,6 +18,9 @@ Installed as `keras_attn.export`:
 from keras_attn.errors import CorruptModelError
 from keras_attn.export.converter import UnsupportedOpsError
 from keras_attn.export.integrity import verify_tflite
+from keras_attn.export.mediapipe import TASKS as MEDIAPIPE_TASKS
+from keras_attn.export.mediapipe import mediapipe_text
+from keras_attn.export.mediapipe import to_mediapipe
 from keras_attn.export.report import ExportReport
 from keras_attn.export.report import count_ops
 from keras_attn.export.report import inspect_tflite
@@ -35,6 +41,9 @@ __all__ = [
     "UnsupportedOpsError",
     "count_ops",
     "inspect_tflite",
+    "MEDIAPIPE_TASKS",
+    "mediapipe_text",
+    "to_mediapipe",
     "to_saved_model",
     "to_tflite",
     "translator_to_tflite",

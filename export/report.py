@@ -11,6 +11,7 @@ import json
 import os
 
 from keras_attn.export import integrity
+from keras_attn.export import metadata
 
 
 def _schema():
@@ -147,6 +148,8 @@ def inspect_tflite(path):
         "signatures": signatures,
         "ops": count_ops(blob),
         "non_builtin_ops": non_builtin_ops(blob),
+        # TFLite Metadata (what MediaPipe Tasks reads), or None.
+        "metadata": metadata.summary(blob),
     }
 
 
@@ -178,7 +181,38 @@ def format_inspection(info):
             "not builtin (the plain LiteRT runtime cannot run these): "
             + ", ".join(info["non_builtin_ops"])
         )
+    lines.extend(_metadata_lines(info.get("metadata")))
     return "\n".join(lines)
+
+
+def _metadata_lines(summary):
+    """The metadata part of `format_inspection`."""
+    if not summary:
+        return []
+    if "error" in summary:
+        return [f"metadata: unreadable ({summary['error']})"]
+    lines = [
+        f"metadata: MediaPipe {summary['task'] or 'model'}"
+        f" (min parser {summary['min_parser_version']})"
+    ]
+    tokenizer = summary["tokenizer"]
+    if tokenizer:
+        size = tokenizer.get("vocab_size")
+        count = f", {size} tokens" if size is not None else ""
+        lines.append(
+            f"  tokenizer      {tokenizer['type']}"
+            f" ({tokenizer.get('vocab_file')}{count})"
+        )
+    if summary["labels"] is not None:
+        labels = summary["labels"]
+        more = f" ... ({len(labels)})" if len(labels) > 10 else ""
+        lines.append(f"  labels         {', '.join(labels[:10])}{more}")
+    if summary["normalization"]:
+        norm = summary["normalization"]
+        lines.append(
+            f"  normalization  (pixel - {norm['mean']}) / {norm['std']}"
+        )
+    return lines
 
 
 @dataclasses.dataclass
@@ -202,6 +236,9 @@ class ExportReport:
             accelerators=...)`), an `AcceleratorCheck` as a dict: whether
             the file runs wholly on it, the ops it refused with the
             runtime's reasons, and the GPU's difference from the CPU.
+        mediapipe: for `to_mediapipe` exports, what the file's metadata
+            says (task, tokenizer, labels, scores, normalization), what was
+            added to the model (`in_graph`) and `warnings`; else None.
 
     Example:
 
@@ -232,6 +269,7 @@ class ExportReport:
     latency_ms: float | None = None
     num_threads: int | None = None
     accelerators: list = dataclasses.field(default_factory=list)
+    mediapipe: dict | None = None
 
     @property
     def op_count(self):
@@ -279,4 +317,29 @@ class ExportReport:
             for check in self.accelerators:
                 summary = AcceleratorCheck(**check).summary()
                 lines.extend(f"    {line}" for line in summary.splitlines())
+        if self.mediapipe:
+            lines.extend(_mediapipe_lines(self.mediapipe))
         return "\n".join(lines)
+
+
+def _mediapipe_lines(section):
+    """`ExportReport.mediapipe` as lines of the printed report."""
+    lines = [f"  mediapipe      {section['task']}"]
+    if section.get("tokenizer"):
+        tokenizer = section["tokenizer"]
+        lines.append(
+            f"  tokenizer      BERT WordPiece, {tokenizer['vocab_size']} "
+            f"tokens, {tokenizer['sequence_length']} per call"
+        )
+    if section.get("labels"):
+        labels = ", ".join(section["labels"][:10])
+        lines.append(f"  labels         {labels} ({section['scores']})")
+    if section.get("normalization"):
+        norm = section["normalization"]
+        lines.append(
+            f"  normalization  (pixel - {norm['mean']}) / {norm['std']}"
+        )
+    if section.get("in_graph"):
+        lines.append(f"  in the file    {'; '.join(section['in_graph'])}")
+    lines.extend(f"  warning        {note}" for note in section["warnings"])
+    return lines

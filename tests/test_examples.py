@@ -219,6 +219,32 @@ def test_sentence_embeddings_search_on_device(tmp_path):
     assert "embedder_none.tflite" in out
 
 
+def test_mediapipe_text_classifies_through_mediapipe_tasks(tmp_path):
+    out = run(
+        "mediapipe_text.py",
+        "--output",
+        str(tmp_path),
+        "--sentence",
+        "What a lovely, superb film!",
+        "--sentence",
+        "The story was dull and the acting AWFUL.",
+        "--sentence",
+        "Très réussi: naïve, GREAT",
+    )
+    summary = json.loads((tmp_path / "results.json").read_text())
+    # MediaPipe's probabilities from the text alone equal Keras's on the
+    # checkpoint tokenizer's ids (float32 bar 1e-5).
+    assert summary["max_abs_diff"] <= 1e-5, summary
+    results = summary["results"]
+    labels = [r["mediapipe"]["label"] for r in results]
+    assert labels == [r["keras"]["label"] for r in results]
+    assert labels[:2] == ["positive", "negative"]  # the trained words
+    # The app's normalization (the checkpoint is uncased, accents stripped).
+    assert results[2]["mediapipe_text"] == "tres reussi: naive, great"
+    assert (tmp_path / "classifier.tflite").is_file()
+    assert "differ by at most" in out
+
+
 # The example run in a child under `tfds.testing.mock_data`, TFDS's own
 # test double: generated rows in the set's real features, no files.
 MOCKED_TFDS = """
@@ -282,6 +308,7 @@ def test_text_classification_tfds_without_data_says_so(tmp_path):
         ("sentence_embeddings.py", "--sentences"),
         ("translation.py", "--interactive"),
         ("vision.py", "--fine-tune-epochs"),
+        ("mediapipe_text.py", "--vocab"),
     ],
 )
 def test_example_help(script, option):
