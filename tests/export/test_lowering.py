@@ -314,3 +314,18 @@ def test_masked_lm_head_form_gathers_positions_in_one_dimension(batch):
     positions = np.random.default_rng(batch).integers(0, 12, (batch, 4))
     want = head(x, positions)
     close(lowered_call("float")(head, x, positions), want)
+
+
+def test_a_nested_model_as_the_output_keeps_its_name_in_the_file(tmp_path):
+    # The lowered copy of the nested classifier is named
+    # "vit_classifier_lowered"; the file's output keeps the model's name.
+    from keras_attn.export import to_tflite
+
+    images = keras.Input((8, 8, 1), name="images")
+    inner = models.vit_classifier(3, "vit_digits", num_layers=1)
+    model = keras.Model(images, inner(images))
+    report = to_tflite(
+        model, tmp_path / "nested.tflite", measure_latency=False, num_samples=1
+    )
+    assert list(report.outputs) == [inner.name]
+    assert report.max_abs_diff[inner.name] < 1e-5
