@@ -62,6 +62,9 @@ def float32_lookup_tables(blob):
             graph.tensors[target].buffer = len(model.buffers) - 1
             graph.tensors[target].type = schema.TensorType.FLOAT32
             dropped.add(index)
+            if len(readers.get(source, [])) == 1:
+                # Only this DEQUANTIZE read the float16 copy: drop it.
+                buffer.data = None
         graph.operators = [
             op for i, op in enumerate(graph.operators) if i not in dropped
         ]
