@@ -192,7 +192,8 @@ def _parse_gpu_log(log):
 
 
 def cpu_outputs(path, inputs, signature=None):
-    """The file's outputs from the LiteRT CPU interpreter."""
+    """The file's outputs from the LiteRT CPU interpreter: for one input
+    dict, a dict; for a list of them, a list."""
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=os.fspath(path))
@@ -201,11 +202,17 @@ def cpu_outputs(path, inputs, signature=None):
         signature or next(iter(signatures))
     )
     details = runner.get_input_details()
-    feed = {
-        name: np.asarray(value).astype(details[name]["dtype"])
-        for name, value in inputs.items()
-    }
-    return {name: np.array(value) for name, value in runner(**feed).items()}
+
+    def run(batch):
+        feed = {
+            name: np.asarray(value).astype(details[name]["dtype"])
+            for name, value in batch.items()
+        }
+        return {name: np.array(value) for name, value in runner(**feed).items()}
+
+    if isinstance(inputs, dict):
+        return run(inputs)
+    return [run(batch) for batch in inputs]
 
 
 def _difference(got, want):
@@ -294,10 +301,9 @@ def run_on_gpu(path, inputs=None, precision="float16", timeout=600):
             {name: values[row] for name, values in stacked.items()}
             for row in range(len(batches))
         ]
-        for got, batch in zip(outputs, batches, strict=True):
-            for name, value in _difference(
-                got, cpu_outputs(path, batch)
-            ).items():
+        expected = cpu_outputs(path, batches)
+        for got, want in zip(outputs, expected, strict=True):
+            for name, value in _difference(got, want).items():
                 previous = check.max_abs_diff.get(name, 0.0)
                 check.max_abs_diff[name] = (
                     value if np.isnan(value) else max(previous, value)
