@@ -202,13 +202,16 @@ def softmax_float(scores, keep):
 
 
 def softmax_integer(scores, keep):
-    """`masked_softmax` for full-int8 files: masked scores are set to the
-    row's largest allowed score minus `INTEGER_FILL_MARGIN` (in the
-    scores' own range, so calibration gives the filled tensor the scores'
+    """`masked_softmax` for full-int8 files: masked scores are capped at
+    the row's largest allowed score minus `INTEGER_FILL_MARGIN` (in the
+    scores' own range, so calibration gives the capped tensor the scores'
     scale; a fill of -3e4 would leave one int8 step for all the allowed
-    scores), then the builtin SOFTMAX and the keep-factor. The fill is
-    blended in with the keep-factor (`s * k + f * (1 - k)`, exact for k in
-    {0, 1}) rather than selected: no SELECT_V2."""
+    scores), then the builtin SOFTMAX and the keep-factor. The cap is a
+    MINIMUM with `allowed_max - margin * (1 - k)`, which leaves allowed
+    scores (never above `allowed_max`) exactly as they are: no SELECT_V2
+    (refused by the GPU for a non-float condition, and Qualcomm's compiler
+    failed on it after an int8 BATCH_MATMUL), and no rounding of the
+    allowed scores by a blend."""
     if keep is None:
         return tf.nn.softmax(scores, axis=-1)
     drop = 1.0 - keep
@@ -216,8 +219,8 @@ def softmax_integer(scores, keep):
     allowed_max = tf.reduce_max(
         scores * keep + row_min * drop, axis=-1, keepdims=True
     )
-    filled = scores * keep + (allowed_max - INTEGER_FILL_MARGIN) * drop
-    return tf.nn.softmax(filled, axis=-1) * keep
+    capped = tf.minimum(scores, allowed_max - INTEGER_FILL_MARGIN * drop)
+    return tf.nn.softmax(capped, axis=-1) * keep
 
 
 # --- attention ----------------------------------------------------------
@@ -278,10 +281,13 @@ def attention(
     if _overflows(dtype):
         q, k = ops.cast(q, "float32"), ops.cast(k, "float32")
     scale = ops.cast(1.0 / math.sqrt(q.shape[-1]), q.dtype)
-    # Scaled after the product, not q before it: Qualcomm's compiler
-    # fails on a full-int8 graph where a scaled q feeds the BATCH_MATMUL
-    # whose output the masked softmax reads twice (LiteRT 2.3, QNN 2.51).
-    scores = ops.einsum("bthd,bshd->bhts", q, k) * scale  # (B, H, T, S)
+    if lower.target == "int8":
+        # q scaled first, as Keras does: the product's int8 range is then
+        # the scores' own (one rounding fewer than a MUL after it).
+        scores = ops.einsum("bthd,bshd->bhts", q * scale, k)  # (B, H, T, S)
+    else:
+        # Scaled after the product: two TRANSPOSEs fewer in the file.
+        scores = ops.einsum("bthd,bshd->bhts", q, k) * scale
     softmax = softmax_integer if lower.target == "int8" else softmax_float
     probs = softmax(ops.cast(scores, "float32"), keep)  # (B, H, T, S)
     probs = ops.cast(probs, dtype)
