@@ -179,8 +179,10 @@ def _parse_gpu_log(log):
                 continue
             else:
                 listing = False
-        if "Error while parsing WGSL" in text or "Invalid ShaderModule" in text:
-            shader_errors.append(text[:300])
+        if "Error while parsing WGSL" in text:
+            error = text[text.index("Error while parsing WGSL") :][:200]
+            if error not in shader_errors:
+                shader_errors.append(error)
     adapter = _ADAPTER.search(log)
     return {
         "refused": refused,
