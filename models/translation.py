@@ -295,8 +295,8 @@ class Translator:
         The model goes through `keras_attn.load_model`'s checks; a
         damaged file raises `keras_attn.CorruptModelError` naming it.
         """
+        from keras_attn._keras_file import load_keras_file
         from keras_attn.models._common import read_json
-        from keras_attn.saving import _load_keras_file
 
         directory = pathlib.Path(directory)
         needed = ["model.keras", "source.spm", "translator.json"]
@@ -311,7 +311,7 @@ class Translator:
                 f"{directory / 'translator.json'} has format "
                 f"{settings.get('format')!r}; expected {_FORMAT}."
             )
-        model = _load_keras_file(directory / "model.keras", safe_mode=safe_mode)
+        model = load_keras_file(directory / "model.keras", safe_mode=safe_mode)
         source = _load_tokenizer(directory / "source.spm")
         target = None
         if not settings["joint_vocabulary"]:
