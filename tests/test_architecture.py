@@ -216,6 +216,18 @@ def _loop_path(graph, members):
         node = target
 
 
+def test_every_package_is_installed():
+    config = configparser.ConfigParser()
+    config.read(REPOSITORY / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    packages = {name for name, path in modules().items() if _is_package(path)}
+    missing = sorted(packages - listed)
+    assert not missing, (
+        f"setup.cfg's `packages` lacks {missing}: a wheel would leave "
+        "them out"
+    )
+
+
 def test_every_module_has_a_floor():
     for module in modules():
         floor_of(module)
