@@ -5,7 +5,19 @@ from keras_attn.models.bert.backbone import bert_backbone
 
 
 def bert_from_keras_hub(backbone):
-    """A `bert_backbone` equal to keras-hub `BertBackbone` `backbone`."""
+    """A `bert_backbone` equal to keras-hub `BertBackbone` `backbone`.
+
+    `keras_attn.models.from_keras_hub` calls it for a `BertBackbone`.
+
+    Example:
+
+    >>> import keras_hub
+    >>> hub = keras_hub.models.BertBackbone(
+    ...     vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
+    ...     intermediate_dim=16, max_sequence_length=6)
+    >>> bert_from_keras_hub(hub).count_params() == hub.count_params()
+    True
+    """
     config = backbone.get_config()
     model = bert_backbone(
         vocabulary_size=config["vocabulary_size"],

@@ -31,6 +31,7 @@ from keras_attn.models.translator.text import START_ID
 from keras_attn.models.translator.text import UNKNOWN_ID
 from keras_attn.models.translator.text import Translator
 from keras_attn.models.translator.text import train_translation_tokenizer
+from keras_attn.models.translator.text import trim_batch
 
 __all__ = [
     "END_ID",
@@ -50,4 +51,5 @@ __all__ = [
     "transformer_translator",
     "translator_config",
     "translator_encoder",
+    "trim_batch",
 ]

@@ -165,7 +165,7 @@ def greedy_tokens(
     >>> model = transformer_translator("translator_tiny", vocabulary_size=30)
     >>> tokens = greedy_tokens(TranslatorParts(model),
     ...                        np.array([[5, 6, 0]], "int32"), 4, 1, 2)
-    >>> tuple(tokens.shape), str(tokens.dtype)
+    >>> np.asarray(tokens).shape, str(np.asarray(tokens).dtype)
     ((1, 4), 'int32')
     """
     ids = source_ids
@@ -275,6 +275,11 @@ def length_penalty(lengths, alpha):
 
     Wu et al., "Google's Neural Machine Translation System", 2016,
     section 7. https://arxiv.org/abs/1609.08144
+
+    Example:
+
+    >>> float(length_penalty(7.0, 1.0)), float(length_penalty(7.0, 0.0))
+    (2.0, 1.0)
     """
     return ops.power((5.0 + lengths) / 6.0, alpha)
 

@@ -51,6 +51,104 @@ def _positions(name, config, dtype):
     )
 
 
+def _token_tables(config, dtype):
+    """`{"source_table", "target_table"}`: one layer when shared."""
+    hidden = config["hidden_dim"]
+    if config["share_embeddings"]:
+        table = _token_table(
+            "token_embedding", config["vocabulary_size"], hidden, dtype
+        )
+        return {"source_table": table, "target_table": table}
+    return {
+        "source_table": _token_table(
+            "source_token_embedding", config["vocabulary_size"], hidden, dtype
+        ),
+        "target_table": _token_table(
+            "target_token_embedding",
+            config["target_vocabulary_size"],
+            hidden,
+            dtype,
+        ),
+    }
+
+
+def _encoder_stack(roles, config, dtype, source_ids, source_mask):
+    """Makes the encoder's layers into `roles`, each just before its first
+    call on the symbolic `source_ids`; the encoder's output."""
+    block = {key: config[key] for key in _BLOCK_KEYS}
+    roles["encoder_positions"] = _positions("encoder_positions", config, dtype)
+    roles["encoder_dropout"] = keras.layers.Dropout(
+        config["dropout"], name="encoder_dropout", dtype=dtype
+    )
+    x = embed(
+        roles["source_table"],
+        roles["encoder_positions"],
+        roles["encoder_dropout"],
+        source_ids,
+    )  # (B, S, D)
+    roles["encoder_layers"] = []
+    for index in range(config["num_layers"]):
+        layer = layers.TransformerEncoder(
+            **block, name=f"encoder_layer_{index}", dtype=dtype
+        )
+        roles["encoder_layers"].append(layer)
+        x = layer(x, padding_mask=source_mask)  # (B, S, D)
+    roles["encoder_final_norm"] = None
+    if config["normalize_first"]:
+        roles["encoder_final_norm"] = keras.layers.LayerNormalization(
+            epsilon=config["layer_norm_epsilon"],
+            name="encoder_final_norm",
+            dtype=dtype,
+        )
+        x = roles["encoder_final_norm"](x)
+    return x
+
+
+def _decoder_stack(
+    roles, config, dtype, target_ids, target_mask, encoded, source_mask
+):
+    """Makes the decoder's layers and the output projection into `roles`,
+    each just before its first call; the next-token logits."""
+    block = {key: config[key] for key in _BLOCK_KEYS}
+    roles["decoder_positions"] = _positions("decoder_positions", config, dtype)
+    roles["decoder_dropout"] = keras.layers.Dropout(
+        config["dropout"], name="decoder_dropout", dtype=dtype
+    )
+    y = embed(
+        roles["target_table"],
+        roles["decoder_positions"],
+        roles["decoder_dropout"],
+        target_ids,
+    )  # (B, T, D)
+    roles["decoder_layers"] = []
+    for index in range(config["num_layers"]):
+        layer = layers.TransformerDecoder(
+            **block, name=f"decoder_layer_{index}", dtype=dtype
+        )
+        roles["decoder_layers"].append(layer)
+        y = layer(
+            y,
+            encoded,
+            decoder_padding_mask=target_mask,
+            encoder_padding_mask=source_mask,
+        )  # (B, T, D)
+    roles["decoder_final_norm"] = None
+    if config["normalize_first"]:
+        roles["decoder_final_norm"] = keras.layers.LayerNormalization(
+            epsilon=config["layer_norm_epsilon"],
+            name="decoder_final_norm",
+            dtype=dtype,
+        )
+        y = roles["decoder_final_norm"](y)
+    roles["logits"] = None
+    if config["tie_output"]:
+        return roles["target_table"](y, reverse=True)  # (B, T, V)
+    roles["logits"] = keras.layers.Dense(
+        config["target_vocabulary_size"], name="logits", dtype=dtype
+    )
+    return roles["logits"](y)  # (B, T, V)
+
+
 @keras.saving.register_keras_serializable(package="keras_attn")
 class TransformerTranslator(keras.Model):
     """An encoder-decoder Transformer for translation.
@@ -132,114 +230,23 @@ class TransformerTranslator(keras.Model):
             layer_norm_epsilon=layer_norm_epsilon,
             normalize_first=normalize_first,
         )
-        hidden = config["hidden_dim"]
-        block = {key: config[key] for key in _BLOCK_KEYS}
         # The layers are made in the order of their first call, as the
         # functional builder of older versions made them: layer
         # constructors draw seeds, so this order keeps the initial weights
         # and dropout streams of a seeded run what they were.
         inputs = {
-            "encoder_token_ids": keras.Input(
-                (None,), dtype="int32", name="encoder_token_ids"
-            ),
-            "decoder_token_ids": keras.Input(
-                (None,), dtype="int32", name="decoder_token_ids"
-            ),
+            key: keras.Input((None,), dtype="int32", name=key)
+            for key in ("encoder_token_ids", "decoder_token_ids")
         }
-        if config["share_embeddings"]:
-            source_table = _token_table(
-                "token_embedding", config["vocabulary_size"], hidden, dtype
-            )
-            target_table = source_table
-        else:
-            source_table = _token_table(
-                "source_token_embedding",
-                config["vocabulary_size"],
-                hidden,
-                dtype,
-            )
-            target_table = _token_table(
-                "target_token_embedding",
-                config["target_vocabulary_size"],
-                hidden,
-                dtype,
-            )
+        roles = _token_tables(config, dtype)
         source_ids = inputs["encoder_token_ids"]
         target_ids = inputs["decoder_token_ids"]
         source_mask = ops.not_equal(source_ids, PAD_ID)  # (B, S)
         target_mask = ops.not_equal(target_ids, PAD_ID)  # (B, T)
-
-        roles = {"source_table": source_table, "target_table": target_table}
-        roles["encoder_positions"] = _positions(
-            "encoder_positions", config, dtype
-        )
-        roles["encoder_dropout"] = keras.layers.Dropout(
-            config["dropout"], name="encoder_dropout", dtype=dtype
-        )
-        x = embed(
-            source_table,
-            roles["encoder_positions"],
-            roles["encoder_dropout"],
-            source_ids,
-        )  # (B, S, D)
-        roles["encoder_layers"] = []
-        for index in range(config["num_layers"]):
-            layer = layers.TransformerEncoder(
-                **block, name=f"encoder_layer_{index}", dtype=dtype
-            )
-            roles["encoder_layers"].append(layer)
-            x = layer(x, padding_mask=source_mask)  # (B, S, D)
-        roles["encoder_final_norm"] = None
-        if config["normalize_first"]:
-            roles["encoder_final_norm"] = keras.layers.LayerNormalization(
-                epsilon=config["layer_norm_epsilon"],
-                name="encoder_final_norm",
-                dtype=dtype,
-            )
-            x = roles["encoder_final_norm"](x)
-        encoded = x
-
-        roles["decoder_positions"] = _positions(
-            "decoder_positions", config, dtype
-        )
-        roles["decoder_dropout"] = keras.layers.Dropout(
-            config["dropout"], name="decoder_dropout", dtype=dtype
-        )
-        y = embed(
-            target_table,
-            roles["decoder_positions"],
-            roles["decoder_dropout"],
-            target_ids,
-        )  # (B, T, D)
-        roles["decoder_layers"] = []
-        for index in range(config["num_layers"]):
-            layer = layers.TransformerDecoder(
-                **block, name=f"decoder_layer_{index}", dtype=dtype
-            )
-            roles["decoder_layers"].append(layer)
-            y = layer(
-                y,
-                encoded,
-                decoder_padding_mask=target_mask,
-                encoder_padding_mask=source_mask,
-            )  # (B, T, D)
-        roles["decoder_final_norm"] = None
-        if config["normalize_first"]:
-            roles["decoder_final_norm"] = keras.layers.LayerNormalization(
-                epsilon=config["layer_norm_epsilon"],
-                name="decoder_final_norm",
-                dtype=dtype,
-            )
-            y = roles["decoder_final_norm"](y)
-        roles["logits"] = None
-        if config["tie_output"]:
-            logits = target_table(y, reverse=True)  # (B, T, V)
-        else:
-            roles["logits"] = keras.layers.Dense(
-                config["target_vocabulary_size"], name="logits", dtype=dtype
-            )
-            logits = roles["logits"](y)  # (B, T, V)
-
+        encoded = _encoder_stack(roles, config, dtype, source_ids, source_mask)
+        logits = _decoder_stack(
+            roles, config, dtype, target_ids, target_mask, encoded, source_mask
+        )  # (B, T, V)
         super().__init__(inputs, logits, name=name, dtype=dtype, **kwargs)
         # After the graph, so that `weights` keep the graph's order (that of
         # the functional models of older versions).

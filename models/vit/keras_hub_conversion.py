@@ -7,7 +7,19 @@ from keras_attn.models.vit.backbone import vit_backbone
 
 def vit_from_keras_hub(backbone):
     """A `vit_backbone` equal to keras-hub `ViTBackbone` `backbone`
-    (square images, attention and MLP biases)."""
+    (square images, attention and MLP biases).
+
+    `keras_attn.models.from_keras_hub` calls it for a `ViTBackbone`.
+
+    Example:
+
+    >>> import keras_hub
+    >>> hub = keras_hub.models.ViTBackbone(
+    ...     image_shape=(8, 8, 1), patch_size=4, num_layers=1, num_heads=2,
+    ...     hidden_dim=8, mlp_dim=16)
+    >>> vit_from_keras_hub(hub).count_params() == hub.count_params()
+    True
+    """
     config = backbone.get_config()
     height, width, channels = config["image_shape"]
     patch = config["patch_size"]
