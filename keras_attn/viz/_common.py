@@ -20,7 +20,7 @@ def to_numpy(name, x):
     if not isinstance(x, (np.ndarray, list, tuple, int, float)):
         from keras import ops
 
-        x = ops.convertto_numpy(x)
+        x = ops.convert_to_numpy(x)
     try:
         return np.asarray(x).astype("float64")
     except (TypeError, ValueError) as error:
