@@ -128,7 +128,7 @@ def scope():
 
     if keras.backend.backend() == "jax":
         return contextlib.nullcontext()
-    from keras_attn import distribute
+    from keras_attn.training import distribute
 
     return distribute.get_strategy("auto").scope()
 

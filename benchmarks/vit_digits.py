@@ -9,7 +9,7 @@ accuracy after training.
     python benchmarks/vit_digits.py [--epochs 100] [--seed 0]
     python benchmarks/vit_digits.py --fast   # TEST_RECIPE, about 1.5 min
 
-`train_digits` with `TEST_RECIPE` is what `tests/models/test_vit_digits.py`
+`train_digits` with `TEST_RECIPE` is what `tests/models/vit/test_vit_digits.py`
 runs: 40 epochs of batch 32, no dropout, no XLA. Held-out accuracy on two
 shared CPU cores: seed 0: 0.9861, seed 1: 0.9806, seed 2: 0.9861 (105 to
 130 s with another job on one core). A 30-epoch recipe with label
@@ -20,9 +20,9 @@ in about 3 minutes.
 
 import argparse
 
-from keras_attn.demo import DIGITS_RECIPE
-from keras_attn.demo import load_digits_split
-from keras_attn.demo import train_vit_digits
+from keras_attn.apps.demo import DIGITS_RECIPE
+from keras_attn.apps.demo import load_digits_split
+from keras_attn.apps.demo import train_vit_digits
 
 # The shorter recipe the accuracy test runs (see the module docstring); the
 # demo trains with it too.
@@ -30,7 +30,7 @@ TEST_RECIPE = DIGITS_RECIPE
 
 
 def train_digits(seed=0, **recipe):
-    """`keras_attn.demo.train_vit_digits`, then the held-out accuracy by
+    """`keras_attn.apps.demo.train_vit_digits`, then the held-out accuracy by
     Keras's own metric.
 
     Returns `(model, accuracy)`.

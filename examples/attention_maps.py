@@ -25,7 +25,7 @@ import numpy as np
 
 from keras_attn import models
 from keras_attn import viz
-from keras_attn.demo import minilm_checkpoint
+from keras_attn.apps.demo import minilm_checkpoint
 
 SENTENCE = "The animal didn't cross the street because it was too tired."
 
@@ -70,7 +70,7 @@ def plot_sentence(plt, checkpoint, sentence, layer, output):
 
 
 def plot_digits(plt, epochs, output):
-    from keras_attn import demo
+    from keras_attn.apps import demo
 
     model, history = demo.train_vit_digits(
         epochs=epochs, batch_size=32, dropout=0.0, seed=0, jit_compile=False

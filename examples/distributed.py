@@ -114,9 +114,9 @@ def train_here(args):
     import numpy as np
 
     from keras_attn import data
-    from keras_attn import distribute
     from keras_attn import models
     from keras_attn import training
+    from keras_attn.training import distribute
 
     strategy = distribute.get_strategy(args.strategy)
     print(

@@ -41,7 +41,7 @@ def main(argv=None):
     parser.add_argument("--output", default="sentence-embeddings")
     args = parser.parse_args(argv)
 
-    from keras_attn.demo import minilm_checkpoint
+    from keras_attn.apps.demo import minilm_checkpoint
 
     checkpoint = args.checkpoint or minilm_checkpoint()
     if checkpoint is None:

@@ -121,11 +121,11 @@ def main(argv=None):
     from keras_attn import data
     from keras_attn import export
     from keras_attn import models
-    from keras_attn import tasks
+    from keras_attn.apps import jobs
 
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    from keras_attn.demo import minilm_checkpoint
+    from keras_attn.apps.demo import minilm_checkpoint
 
     pretrained = args.pretrained
     if pretrained is None and not args.from_scratch:
@@ -157,7 +157,7 @@ def main(argv=None):
             eval_labels[: args.max_eval],
         )
 
-    metrics = tasks.train_text_classifier(
+    metrics = jobs.train_text_classifier(
         train_file,
         output,
         eval=eval_file,

@@ -49,11 +49,11 @@ def main(argv=None):
 
     from keras_attn import export
     from keras_attn import models
-    from keras_attn import tasks
+    from keras_attn.apps import jobs
 
     folder = pathlib.Path(args.load or args.output)
     if not args.load:
-        tasks.train_translator(
+        jobs.train_translator(
             args.train,
             folder,
             preset=args.preset,

@@ -55,12 +55,12 @@ def main(argv=None):
 
     from keras_attn import data
     from keras_attn import models
-    from keras_attn import tasks
     from keras_attn import training
+    from keras_attn.apps import jobs
 
     output = pathlib.Path(args.output)
     # Step 1: the training job of the command line.
-    tasks.train_vit(
+    jobs.train_vit(
         args.images or "digits",
         output,
         image_size=args.image_size if args.images else None,

@@ -33,6 +33,10 @@ import tempfile
 
 import numpy as np
 
+from keras_attn.export import _qnn
+from keras_attn.export._qnn import fetch_qnn_libraries
+from keras_attn.export._qnn import qnn_folder
+
 _CHILD = pathlib.Path(__file__).resolve().parent / "_accelerator_child.py"
 GPU_PRECISIONS = ("float16", "float32")
 
@@ -315,77 +319,6 @@ def run_on_gpu(path, inputs=None, precision="float16", timeout=600):
 
 # --- NPU ----------------------------------------------------------------
 
-QNN_LIBRARIES = (
-    "libQnnHtp.so",
-    "libHtpPrepare.so",
-    "libQnnSystem.so",
-    "libQnnIr.so",
-    "libQnnSaver.so",
-    "libQnnLpai.so",
-)
-QNN_WHEEL = "onnxruntime-qnn==2.7.0"  # QAIRT 2.51
-
-
-def default_qnn_folder():
-    return pathlib.Path.home() / ".cache" / "keras_attn" / "qnn"
-
-
-def qnn_folder():
-    """The folder with Qualcomm's host libraries, or None: `$KERAS_ATTN_QNN`,
-    else `~/.cache/keras_attn/qnn` (`fetch_qnn_libraries` fills it)."""
-    folder = pathlib.Path(
-        os.environ.get("KERAS_ATTN_QNN") or default_qnn_folder()
-    )
-    if all((folder / name).is_file() for name in QNN_LIBRARIES):
-        return folder
-    return None
-
-
-def fetch_qnn_libraries(folder=None):
-    """Downloads Qualcomm's host libraries for the NPU compiler (once).
-
-    LiteRT's own `ai-edge-litert-sdk-qualcomm` downloads Qualcomm's SDK
-    from Qualcomm when it is installed; the same libraries (QAIRT 2.51)
-    ship inside PyPI's `onnxruntime-qnn` wheel, which this fetches with
-    pip (not installed: its `.so` files are copied into `folder`, about
-    210 MB). LiteRT 2.3's plugin also loads `libQnnLpai.so`, which is not
-    in that wheel and which the HTP path never calls: an empty library is
-    built in its place (needs a C compiler). Returns the folder.
-    """
-    import zipfile
-
-    folder = pathlib.Path(folder or default_qnn_folder())
-    if all((folder / name).is_file() for name in QNN_LIBRARIES):
-        return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet",
-             "--no-deps", "--only-binary", ":all:",
-             "--platform", "manylinux_2_35_x86_64", "--python-version",
-             "3.11", "--implementation", "cp", "--abi", "cp311",
-             QNN_WHEEL, "-d", scratch],
-            check=True,
-        )  # fmt: skip
-        wheel = next(pathlib.Path(scratch).glob("onnxruntime_qnn-*.whl"))
-        with zipfile.ZipFile(wheel) as archive:
-            for member in archive.namelist():
-                name = member.rsplit("/", 1)[-1]
-                wanted = name in QNN_LIBRARIES or member.startswith(
-                    "onnxruntime_qnn.libs/"
-                )  # the libc++ the libraries were linked with
-                if wanted and (name.endswith(".so") or ".so." in name):
-                    (folder / name).write_bytes(archive.read(member))
-    if not (folder / "libQnnLpai.so").is_file():
-        subprocess.run(
-            ["cc", "-shared", "-fPIC", "-x", "c", "-", "-o",
-             str(folder / "libQnnLpai.so"), "-Wl,-soname,libQnnLpai.so"],
-            input=b"int keras_attn_empty_lpai;\n",
-            check=True,
-        )  # fmt: skip
-    return folder
-
-
 _NPU_REFUSED = re.compile(
     r"LiteRT Op #(\d+) '([^']+)' \(code=\d+\) is not supported"
 )
@@ -418,7 +351,7 @@ def check_npu(path, soc_models=None, timeout=900):
             f"Unknown Qualcomm SoC(s) {unknown}; expected some of "
             f"{list(QUALCOMM_SOCS)}."
         )
-    folder = qnn_folder()
+    folder = _qnn.qnn_folder()
     if folder is None:
         return [
             AcceleratorCheck(
@@ -499,3 +432,18 @@ def check_accelerators(
 def format_checks(checks):
     """The lines `keras-attn inspect --accelerators` prints."""
     return "\n".join(check.summary() for check in checks)
+
+
+__all__ = [
+    "GPU_PRECISIONS",
+    "QUALCOMM_SOCS",
+    "AcceleratorCheck",
+    "check_accelerators",
+    "check_gpu",
+    "check_npu",
+    "cpu_outputs",
+    "fetch_qnn_libraries",
+    "format_checks",
+    "qnn_folder",
+    "run_on_gpu",
+]

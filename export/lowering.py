@@ -5,10 +5,11 @@ The layers compute what Keras computes and know nothing of files. When a
 file needs another form of the same arithmetic, the exporter re-runs the
 model's functional graph (and its functional sub-models) with each layer
 of a type in the target's table called through its lowered form
-(`export._forms`), sharing every weight (`models._graph.Rerun`, the walk
-`attention_model` uses). Nothing in Keras is patched and nothing is kept
-in global state: the per-export options (int8 residual scales,
-calibration) travel in a `Lowering` object.
+(`export._forms`, `export._attention_forms`), sharing every weight
+(`models._graph.Rerun`, the walk `attention_model` uses). Nothing in
+Keras is patched and nothing is kept in global state: the per-export
+options (int8 residual scales, calibration) travel in a `Lowering`
+object.
 
 Targets:
 
@@ -29,6 +30,7 @@ import keras
 
 from keras_attn import _compat
 from keras_attn import layers
+from keras_attn.export import _attention_forms
 from keras_attn.export import _forms
 from keras_attn.models import MaskedLMHead
 from keras_attn.models import _graph
@@ -36,9 +38,9 @@ from keras_attn.models import _graph
 FLOAT = {
     layers.TokenEmbedding: _forms.token_embedding,
     layers.BertEmbedding: _forms.bert_embedding,
-    layers.MultiHeadAttention: _forms.attention,
-    layers.MultiHeadSelfAttention: _forms.self_attention,
-    layers.TransformerEncoder: _forms.encoder,
+    layers.MultiHeadAttention: _attention_forms.attention,
+    layers.MultiHeadSelfAttention: _attention_forms.self_attention,
+    layers.TransformerEncoder: _attention_forms.encoder,
     layers.BertPooler: _forms.pooler,
     layers.PatchEmbedding: _forms.patch_embedding,
     MaskedLMHead: _forms.masked_lm_head,
@@ -47,7 +49,7 @@ FLOAT = {
 
 INT8 = {
     **FLOAT,
-    keras.layers.LayerNormalization: _forms.layer_norm_integer,
+    keras.layers.LayerNormalization: _attention_forms.layer_norm_integer,
 }
 
 TABLES = {"float": FLOAT, "int8": INT8}

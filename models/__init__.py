@@ -5,33 +5,50 @@ loading a local Hugging Face folder and its tokenizer), the Transformer
 translator with greedy and beam-search decoding, the Vision Transformer
 with position-table resizing, conversion from keras-hub, and attention
 maps from every model.
+
+One folder per family: `bert/`, `vit/`, `translator/`; `attention.py`
+(attention maps of any of them), `keras_hub_conversion.py` (one table of
+converters) and `_common.py` (what the builders share) beside them.
+Floor 2: these modules import `keras_attn.layers`, `keras_attn.errors` and
+`keras_attn._keras_file`, never the floors above.
 """
 
 from keras_attn.models.attention import attention_maps
 from keras_attn.models.attention import attention_model
 from keras_attn.models.bert import BERT_PRESETS
+from keras_attn.models.bert import BertMaskedLM
+from keras_attn.models.bert import MaskedLMHead
 from keras_attn.models.bert import bert_backbone
 from keras_attn.models.bert import bert_config
+from keras_attn.models.bert import bert_masked_lm
 from keras_attn.models.bert import bert_sentence_embedder
 from keras_attn.models.bert import bert_text_classifier
-from keras_attn.models.bert_preprocessing import load_bert_preprocessor
-from keras_attn.models.decoding import beam_search
-from keras_attn.models.decoding import greedy_decode
-from keras_attn.models.hf_bert import load_bert
+from keras_attn.models.bert import load_bert
+from keras_attn.models.bert import load_bert_preprocessor
 from keras_attn.models.keras_hub_conversion import from_keras_hub
-from keras_attn.models.masked_lm import BertMaskedLM
-from keras_attn.models.masked_lm import MaskedLMHead
-from keras_attn.models.masked_lm import bert_masked_lm
-from keras_attn.models.translation import Translator
-from keras_attn.models.translation import train_translation_tokenizer
 from keras_attn.models.translator import TRANSLATOR_PRESETS
+from keras_attn.models.translator import Translator
+from keras_attn.models.translator import beam_search
+from keras_attn.models.translator import greedy_decode
+from keras_attn.models.translator import train_translation_tokenizer
 from keras_attn.models.translator import transformer_translator
 from keras_attn.models.translator import translator_config
+from keras_attn.models.translator import translator_encoder
 from keras_attn.models.vit import VIT_PRESETS
 from keras_attn.models.vit import vit_backbone
 from keras_attn.models.vit import vit_classifier
 from keras_attn.models.vit import vit_config
 from keras_attn.models.vit import vit_resize
+
+# isort: split
+# The modules of the flat layout before issue 18, kept for old imports;
+# imported here so that `keras_attn.models.translation` and the like stay
+# reachable as attributes too.
+from keras_attn.models import bert_preprocessing  # noqa: F401
+from keras_attn.models import decoding  # noqa: F401
+from keras_attn.models import hf_bert  # noqa: F401
+from keras_attn.models import masked_lm  # noqa: F401
+from keras_attn.models import translation  # noqa: F401
 
 __all__ = [
     "attention_maps",
@@ -54,6 +71,7 @@ __all__ = [
     "transformer_translator",
     "Translator",
     "translator_config",
+    "translator_encoder",
     "VIT_PRESETS",
     "vit_backbone",
     "vit_classifier",

@@ -54,3 +54,15 @@ def assign(variable, value, source):
             f"expects {tuple(variable.shape)}."
         )
     variable.assign(value)
+
+
+def copy_layer(target, source):
+    """Copies every weight of keras layer `source` into `target`, in order."""
+    targets, sources = target.weights, source.weights
+    if len(targets) != len(sources):
+        raise ValueError(
+            f"{source.name} has {len(sources)} weights and {target.name} "
+            f"has {len(targets)}; cannot copy one into the other."
+        )
+    for variable, weight in zip(targets, sources, strict=True):
+        assign(variable, weight.numpy(), weight.path)

@@ -6,7 +6,7 @@ Each file is first written by the real code (`Model.save`, `to_tflite`,
 damaged in practice: cut short by a full disk or an interrupted copy,
 emptied, a byte changed on disk or in transit, a member missing or
 edited, NaN weights. The Hugging Face `model.safetensors` and `vocab.txt`
-cases are in `tests/models/test_hf_bert.py` and
+cases are in `tests/models/bert/test_bert_huggingface.py` and
 `test_bert_preprocessing.py`; the NaN safetensors case is here.
 """
 
@@ -304,7 +304,7 @@ def test_nan_safetensors_weights_are_refused(tmp_path):
     tensors = {"embeddings.word_embeddings.weight": np.ones((4, 2), "float32")}
     tensors["embeddings.word_embeddings.weight"][1, 1] = np.inf
     save_file(tensors, tmp_path / "model.safetensors")
-    from keras_attn.models.hf_bert import _read_tensors
+    from keras_attn.models.bert.huggingface import _read_tensors
 
     with pytest.raises(ValueError, match="holds NaN or infinite"):
         _read_tensors(tmp_path)

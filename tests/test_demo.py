@@ -121,19 +121,12 @@ def tiny_bert_folder(folder):
     """A random 2-layer BERT in Hugging Face's layout, with a vocabulary
     of the sentiment file's words (the real MiniLM converts too slowly
     for the suite; examples/sentence_embeddings.py's test uses it)."""
-    import sys
-    from pathlib import Path
-
     from conftest import FILLER
     from conftest import WORDS
+    from hf_checkpoints import CONFIG
+    from hf_checkpoints import hf_tensors
+    from hf_checkpoints import write_folder
 
-    sys.path.insert(0, str(Path(__file__).parent / "models"))
-    try:
-        from test_hf_bert import CONFIG
-        from test_hf_bert import hf_tensors
-        from test_hf_bert import write_folder
-    finally:
-        sys.path.pop(0)
     words = sorted({*FILLER, *WORDS[0], *WORDS[1]})
     vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
     config = dict(CONFIG, vocab_size=len(vocabulary))

@@ -15,6 +15,14 @@ from keras_attn import models
 from keras_attn import tasks
 from keras_attn import training
 from keras_attn import viz
+from keras_attn.apps import demo as apps_demo
+from keras_attn.apps import jobs
+from keras_attn.models import bert
+from keras_attn.models import translator
+from keras_attn.models import vit
+from keras_attn.models.translator import decoding
+from keras_attn.models.translator import text
+from keras_attn.training import distribute as training_distribute
 
 PUBLIC = [
     getattr(module, name)
@@ -22,14 +30,23 @@ PUBLIC = [
         keras_attn,
         layers,
         models,
+        bert,
+        vit,
+        translator,
+        decoding,
+        text,
         export,
         data,
-        distribute,
         training,
-        demo,
-        tasks,
+        training_distribute,
+        apps_demo,
+        jobs,
         viz,
         cli,
+        # The old paths: the same objects, counted once.
+        distribute,
+        demo,
+        tasks,
     )
     for name in module.__all__
     if callable(getattr(module, name))

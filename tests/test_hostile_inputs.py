@@ -237,9 +237,9 @@ def test_litert_interpreter_refuses_bad_inputs_and_survives(
 def test_on_device_translator_refuses_bad_source_ids(tmp_path):
     """The greedy loop inside the .tflite file starts from the encoder's
     gather, so a bad source id stops the call before any decoding."""
-    from keras_attn.models.decoding import greedy_decode
-    from keras_attn.models.translation import END_ID
-    from keras_attn.models.translation import START_ID
+    from keras_attn.models.translator import END_ID
+    from keras_attn.models.translator import START_ID
+    from keras_attn.models.translator import greedy_decode
 
     translator = tiny_models.translator()
     path = tmp_path / "translator.tflite"

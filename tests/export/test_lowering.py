@@ -16,6 +16,7 @@ from attention_reference import randomize
 
 from keras_attn import layers
 from keras_attn import models
+from keras_attn.export import _attention_forms
 from keras_attn.export import _forms
 from keras_attn.export import _specs
 from keras_attn.export import lowering
@@ -85,26 +86,26 @@ def test_keep_factors_are_merge_masks_in_float():
         {"padding_mask": padding, "query_mask": implicit_query},
     ):
         want = np.asarray(merge_masks(query, 5, **kwargs))  # (B|1, T|1, S)
-        got = np.asarray(_forms.keep_factors(query, 5, **kwargs))
+        got = np.asarray(_attention_forms.keep_factors(query, 5, **kwargs))
         assert got.ndim == 4 and got.shape[1] == 1
         np.testing.assert_array_equal(
             np.broadcast_to(got[:, 0], (2, 3, 5)),
             np.broadcast_to(want, (2, 3, 5)).astype("float32"),
         )
-    causal = _forms.keep_factors(query, 3, use_causal_mask=True)
+    causal = _attention_forms.keep_factors(query, 3, use_causal_mask=True)
     np.testing.assert_array_equal(
         np.asarray(causal)[0, 0], np.tril(np.ones((3, 3)))
     )
-    assert _forms.keep_factors(query, 5) is None
+    assert _attention_forms.keep_factors(query, 5) is None
 
 
 def test_float_mask_fill_fits_float16():
     # The GPU accelerator runs float16 by default: a fill past 65504
     # becomes -inf there, and -inf * 0 is NaN.
-    assert np.isfinite(np.float16(_forms.MASK_FILL))
+    assert np.isfinite(np.float16(_attention_forms.MASK_FILL))
     scores = np.float16([[30000.0, -30000.0, 0.0]])
     keep = np.float16([[1.0, 0.0, 0.0]])
-    weights = np.asarray(_forms.softmax_float(scores, keep))
+    weights = np.asarray(_attention_forms.softmax_float(scores, keep))
     assert np.all(np.isfinite(weights))
     np.testing.assert_array_equal(weights, [[1.0, 0.0, 0.0]])
 

@@ -3,11 +3,11 @@
 import keras
 import numpy as np
 import pytest
+from hf_checkpoints import CONFIG as HF_CONFIG
+from hf_checkpoints import hf_tensors
+from hf_checkpoints import write_folder
 from keras import ops
 from layer_checks import randomize_model
-from test_hf_bert import CONFIG as HF_CONFIG
-from test_hf_bert import hf_tensors
-from test_hf_bert import write_folder
 
 from keras_attn import layers
 from keras_attn.models import attention_maps

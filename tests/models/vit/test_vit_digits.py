@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "vit_digits.py"
+BENCHMARK = Path(__file__).resolve().parents[3] / "benchmarks" / "vit_digits.py"
 
 
 def load_benchmark():

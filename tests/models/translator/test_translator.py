@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from keras_attn import models
-from keras_attn.models import decoding
+from keras_attn.models.translator import TranslatorParts
+from keras_attn.models.translator import text
 
 PAD, START, END = 0, 1, 2
 VOCAB = 16  # 0 padding, 1 start, 2 end, 3..15 symbols
@@ -217,13 +218,13 @@ def test_xla_compiled_decoding_gives_the_same_tokens(trained, method):
 
 def test_decoding_stops_when_every_sequence_has_ended(trained, monkeypatch):
     steps = []
-    original = decoding._Parts.decode_step
+    original = TranslatorParts.decode_step
 
-    def counting(self, *args):
+    def counting(self, *args, **kwargs):
         steps.append(1)
-        return original(self, *args)
+        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(decoding._Parts, "decode_step", counting)
+    monkeypatch.setattr(TranslatorParts, "decode_step", counting)
     source = np.array([[5, 6, 0, 0, 0, 0]], "int32")  # output: 6 5 END
     tokens = np.asarray(models.greedy_decode(trained, source, 30, START, END))
     assert list(tokens[0, :3]) == [6, 5, END]
@@ -365,12 +366,12 @@ def test_preprocess_shifts_the_target_by_one(text_translator):
     )
     decoder = np.asarray(inputs["decoder_token_ids"])[0]
     labels = np.asarray(labels)[0]
-    assert decoder[0] == models.translation.START_ID
+    assert decoder[0] == text.START_ID
     np.testing.assert_array_equal(decoder[1:], labels[:-1])
-    end = list(labels).index(models.translation.END_ID)
+    end = list(labels).index(text.END_ID)
     np.testing.assert_array_equal(np.asarray(weights)[0], labels != 0)
     pieces = text_translator.target_tokenizer.detokenize(labels[:end])
-    assert models.translation._to_str(pieces) == "un deux"
+    assert text._to_str(pieces) == "un deux"
 
 
 def test_translator_translates_and_survives_save_and_load(

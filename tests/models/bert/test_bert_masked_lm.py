@@ -14,9 +14,9 @@ from test_bert import SMALL
 
 from keras_attn import models
 from keras_attn.layers._activations import gelu_approximate
-from keras_attn.models.masked_lm import BertMaskedLM
-from keras_attn.models.masked_lm import MaskedLMHead
-from keras_attn.models.masked_lm import bert_masked_lm
+from keras_attn.models.bert.masked_lm import BertMaskedLM
+from keras_attn.models.bert.masked_lm import MaskedLMHead
+from keras_attn.models.bert.masked_lm import bert_masked_lm
 
 
 def batch(seed=0):

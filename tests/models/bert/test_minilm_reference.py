@@ -16,7 +16,7 @@ from keras import ops
 
 from keras_attn import models
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures"
 FIXTURE = FIXTURE / "minilm_reference.npz"
 
 

@@ -1,0 +1,397 @@
+"""The lowered forms of attention, layer normalization and Transformer
+blocks (private; the conventions and what the forms avoid are in
+`export/_forms.py`'s docstring)."""
+
+import math
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_attn import _compat
+from keras_attn.export._forms import _reshape
+from keras_attn.export._forms import _static_or_dynamic_shape
+from keras_attn.layers._masking import check_mask_shape
+
+# The fill added to masked attention scores in float files. After the
+# row's maximum is subtracted a masked score is below -29,000, whose exp is
+# 0 in float32 and float16 alike, so rows with an allowed key get Keras's
+# weights; fully masked rows are zeroed by the keep-factor afterwards. It
+# stays well inside float16's range (65504) with room for the scores.
+MASK_FILL = -30000.0
+
+# How far below a row's largest allowed score the masked scores are put in
+# full-int8 files: e^-16 (about 1e-7) of the largest weight each, far
+# below int8's step of 1/256, and inside the scores' own range, so the
+# filled tensor's calibrated range is no wider than the scores'.
+INTEGER_FILL_MARGIN = 16.0
+
+
+# --- masks --------------------------------------------------------------
+
+
+def _as_keep(mask, dtype):
+    return tf.cast(tf.convert_to_tensor(mask), dtype)
+
+
+def keep_factors(
+    query,
+    key_length,
+    *,
+    padding_mask=None,
+    attention_mask=None,
+    query_mask=None,
+    key_mask=None,
+    use_causal_mask=False,
+    dtype="float32",
+):
+    """Every mask source as one float `(B|1, 1, T|1, S)` keep-factor (1
+    may attend, 0 not), or None: `keras_attn.layers._masking.merge_masks`
+    in float, with the same rules (an explicit mask wins over the
+    implicit ones), and each mask reshaped to rank 4 before it is
+    combined."""
+    batch, length = query.shape[0], query.shape[1]
+    factors = []
+    if padding_mask is not None or attention_mask is not None:
+        if padding_mask is not None:
+            check_mask_shape("padding_mask", padding_mask, (batch, key_length))
+            keep = _as_keep(padding_mask, dtype)  # (B, S)
+            factors.append(_reshape(keep, [keep.shape[0] or -1, 1, 1, -1]))
+        if attention_mask is not None:
+            check_mask_shape(
+                "attention_mask", attention_mask, (batch, length, key_length)
+            )
+            keep = _as_keep(attention_mask, dtype)  # (B, T, S)
+            shape = _static_or_dynamic_shape(keep)
+            factors.append(_reshape(keep, [shape[0], 1, shape[1], shape[2]]))
+    else:
+        if query_mask is not None:
+            keep = _as_keep(query_mask, dtype)  # (B, T)
+            factors.append(_reshape(keep, [keep.shape[0] or -1, 1, -1, 1]))
+        if key_mask is not None:
+            keep = _as_keep(key_mask, dtype)  # (B, S)
+            factors.append(_reshape(keep, [keep.shape[0] or -1, 1, 1, -1]))
+    if use_causal_mask:
+        if not isinstance(length, int) or not isinstance(key_length, int):
+            raise ValueError(
+                "A causal mask needs static query and key lengths in an "
+                f"export; received {length} and {key_length}."
+            )
+        rows = tf.range(length)[:, None]
+        cols = tf.range(key_length)[None, :]
+        causal = tf.cast(rows >= cols, dtype)
+        factors.append(tf.reshape(causal, [1, 1, length, key_length]))
+    if not factors:
+        return None
+    keep = factors[0]
+    for other in factors[1:]:
+        keep = keep * other
+    return keep
+
+
+def softmax_float(scores, keep):
+    """`masked_softmax` for float files: `MASK_FILL` added where masked,
+    the builtin SOFTMAX, and a multiply by the keep-factor, which zeroes
+    masked keys and fully masked rows exactly."""
+    if keep is None:
+        return tf.nn.softmax(scores, axis=-1)
+    weights = tf.nn.softmax(scores + (1.0 - keep) * MASK_FILL, axis=-1)
+    return weights * keep
+
+
+def softmax_integer(scores, keep):
+    """`masked_softmax` for full-int8 files: masked scores are capped at
+    the row's largest allowed score minus `INTEGER_FILL_MARGIN` (in the
+    scores' own range, so calibration gives the capped tensor the scores'
+    scale; a fill of -3e4 would leave one int8 step for all the allowed
+    scores), then the builtin SOFTMAX and the keep-factor. The cap is a
+    MINIMUM with `allowed_max - margin * (1 - k)`, which leaves allowed
+    scores (never above `allowed_max`) exactly as they are: no SELECT_V2
+    (refused by the GPU for a non-float condition, and Qualcomm's compiler
+    failed on it after an int8 BATCH_MATMUL), and no rounding of the
+    allowed scores by a blend."""
+    if keep is None:
+        return tf.nn.softmax(scores, axis=-1)
+    drop = 1.0 - keep
+    row_min = tf.reduce_min(scores, axis=-1, keepdims=True)
+    allowed_max = tf.reduce_max(
+        scores * keep + row_min * drop, axis=-1, keepdims=True
+    )
+    capped = tf.minimum(scores, allowed_max - INTEGER_FILL_MARGIN * drop)
+    return tf.nn.softmax(capped, axis=-1) * keep
+
+
+# --- attention ----------------------------------------------------------
+
+
+def _overflows(dtype):
+    return keras.backend.standardize_dtype(dtype) == "float16"
+
+
+def attention(
+    lower,
+    layer,
+    query,
+    value,
+    key=None,
+    padding_mask=None,
+    attention_mask=None,
+    use_causal_mask=False,
+    return_attention_scores=False,
+    training=None,
+    cache=None,
+    cache_update_index=None,
+):
+    """`MultiHeadAttention` at inference without a cache: the explicit
+    softmax path of `MultiHeadAttention._attend` (Keras's fused kernel
+    traces a LOGICAL_AND with a constant the size of the scores and a
+    SELECT_V2), with the target's masked softmax."""
+    if cache is not None:
+        return layer(
+            query,
+            value,
+            key=key,
+            padding_mask=padding_mask,
+            attention_mask=attention_mask,
+            use_causal_mask=use_causal_mask,
+            return_attention_scores=return_attention_scores,
+            cache=cache,
+            cache_update_index=cache_update_index,
+        )
+    query_mask = _compat.get_keras_mask(query)
+    key_mask = _compat.get_keras_mask(value if key is None else key)
+    if key is None:
+        key = value
+    q = layer._project(query, layer.query_kernel, layer.query_bias)
+    k = layer._project(key, layer.key_kernel, layer.key_bias)
+    v = layer._project(value, layer.value_kernel, layer.value_bias)
+    # q: (B, T, H, Kd), k: (B, S, H, Kd), v: (B, S, H, Vd)
+    keep = keep_factors(
+        query,
+        k.shape[1],
+        padding_mask=padding_mask,
+        attention_mask=attention_mask,
+        query_mask=query_mask,
+        key_mask=key_mask,
+        use_causal_mask=use_causal_mask,
+    )  # (B|1, 1, T|1, S) or None
+    dtype = q.dtype
+    if _overflows(dtype):
+        q, k = ops.cast(q, "float32"), ops.cast(k, "float32")
+    scale = ops.cast(1.0 / math.sqrt(q.shape[-1]), q.dtype)
+    if lower.target == "int8":
+        # q scaled first, as Keras does: the product's int8 range is then
+        # the scores' own (one rounding fewer than a MUL after it).
+        scores = ops.einsum("bthd,bshd->bhts", q * scale, k)  # (B, H, T, S)
+    else:
+        # Scaled after the product: two TRANSPOSEs fewer in the file.
+        scores = ops.einsum("bthd,bshd->bhts", q, k) * scale
+    softmax = softmax_integer if lower.target == "int8" else softmax_float
+    probs = softmax(ops.cast(scores, "float32"), keep)  # (B, H, T, S)
+    probs = ops.cast(probs, dtype)
+    context = ops.einsum("bhts,bshd->bthd", probs, v)  # (B, T, H, Vd)
+    output = layer._output_projection(context)  # (B, T, output_dim)
+    if return_attention_scores:
+        return output, probs
+    return output
+
+
+def self_attention(lower, layer, inputs, **kwargs):
+    """`MultiHeadSelfAttention`: `attention` with query = value."""
+    return attention(lower, layer, inputs, inputs, **kwargs)
+
+
+# --- layer normalization (full int8) ------------------------------------
+
+
+def _last_axis_only(layer, inputs):
+    axis = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
+    rank = len(inputs.shape)
+    return [a % rank for a in axis] == [rank - 1]
+
+
+def layer_norm_integer(lower, layer, inputs):
+    """`keras.layers.LayerNormalization` over the last axis as
+
+        centered = x - mean(x)
+        y = (centered * gamma) * rsqrt(mean(centered * centered) + eps) + beta
+
+    (SUB, MUL, MEAN, ADD, RSQRT). Keras's form traces `ops.moments` (a
+    SQUARED_DIFFERENCE) and a NEG, which run slowly in int8: an
+    all-MiniLM-L6-v2 classifier at sequence 64 took 9.7 ms per call with
+    them and 7.3 ms without (2 threads). gamma comes before the per-token
+    scale: it is small on the few outlier channels of a BERT's residual
+    stream, so `centered * gamma` is no wider than the input. Other axes
+    and RMS scaling are left to Keras."""
+    if layer.rms_scaling or not _last_axis_only(layer, inputs):
+        return layer(inputs)
+    x = ops.cast(inputs, "float32")
+    mean = ops.mean(x, axis=-1, keepdims=True)
+    centered = x - mean
+    variance = ops.mean(centered * centered, axis=-1, keepdims=True)
+    outputs = centered
+    if layer.gamma is not None:
+        outputs = outputs * ops.cast(layer.gamma, "float32")
+    outputs = outputs * ops.rsqrt(variance + layer.epsilon)
+    if layer.beta is not None:
+        outputs = outputs + ops.cast(layer.beta, "float32")
+    return ops.cast(outputs, layer.compute_dtype)
+
+
+# --- Transformer blocks -------------------------------------------------
+
+
+def residual_can_be_scaled(block):
+    """Whether `feedforward_scaled` computes what `block`'s feed-forward
+    sub-block computes: post-norm, float32, a plain output projection and
+    a layer normalization over the last axis."""
+    dense = block.feedforward_output_dense
+    norm = block.feedforward_layer_norm
+    axis = norm.axis if isinstance(norm.axis, (list, tuple)) else [norm.axis]
+    return (
+        not block.normalize_first
+        and block.compute_dtype == "float32"
+        and dense.activation is keras.activations.linear
+        and getattr(dense, "quantization_mode", None) is None
+        and not getattr(dense, "lora_enabled", False)
+        and not norm.rms_scaling
+        and list(axis) in ([-1], [2])
+    )
+
+
+def feedforward(lower, block, x):
+    """The position-wise feed-forward sub-block with its residual, as
+    `TransformerBlock._feedforward` at inference. For full int8 with
+    scales for `block` it is `feedforward_scaled`; while calibrating, the
+    residual sum of a block that could be scaled is observed."""
+    scales = lower.residual_scales(block)
+    if scales is not None and residual_can_be_scaled(block):
+        return feedforward_scaled(lower, block, x, scales)
+    residual = x
+    if block.normalize_first:
+        x = lower.call(block.feedforward_layer_norm, x)
+    x = lower.call(block.feedforward_intermediate_dense, x)  # (B, T, F)
+    x = lower.call(block.feedforward_output_dense, x)  # (B, T, D)
+    x = x + residual
+    if not block.normalize_first:
+        if residual_can_be_scaled(block):
+            lower.observe(block, x)
+        x = lower.call(block.feedforward_layer_norm, x)
+    return x
+
+
+def feedforward_scaled(lower, block, x, scales):
+    """The post-norm feed-forward sub-block with its residual sum divided
+    down, for a full-int8 file: the same function, in a form that
+    quantizes.
+
+    A trained BERT's feed-forward output has a few channels hundreds of
+    times larger than the rest (Bondarenko et al., 2021), and in an int8
+    tensor with one scale the other channels of the residual sum round to
+    a few steps. Here the sum is computed divided by `scales` (one per
+    channel, 1 except on the wide channels): the division is folded into
+    the output projection's weights and applied to the residual, and
+    layer normalization takes its statistics with the scales put back,
+
+        z = (x + f) / s
+        mean = (sum(z) + sum((s - 1) * z)) / n
+        c = z - mean / s                       # (x + f - mean) / s
+        var = (sum(c^2) + sum((s^2 - 1) * c^2)) / n
+        y = (c * rsqrt(var + eps)) * (gamma * s) + beta
+
+    The sums weighted by s - 1 and s^2 - 1 are matrix products whose
+    weights are 0 on the ordinary channels.
+    """
+    dense = block.feedforward_output_dense
+    norm = block.feedforward_layer_norm
+    inverse = (1.0 / scales).astype("float32")
+    size = scales.shape[0]
+    hidden = lower.call(block.feedforward_intermediate_dense, x)
+    f = ops.matmul(hidden, ops.convert_to_tensor(dense.kernel) * inverse)
+    if dense.bias is not None:
+        f = f + ops.convert_to_tensor(dense.bias) * inverse
+    z = f + x * inverse
+    mean = ops.mean(z, axis=-1, keepdims=True) + ops.matmul(
+        z, ((scales - 1.0) / size)[:, None]
+    )
+    centered = z - mean * inverse
+    squares = centered * centered
+    variance = ops.mean(squares, axis=-1, keepdims=True) + ops.matmul(
+        squares, ((scales * scales - 1.0) / size)[:, None]
+    )
+    outputs = centered * ops.rsqrt(variance + norm.epsilon)
+    gamma = scales if norm.gamma is None else norm.gamma * scales
+    outputs = outputs * gamma
+    if norm.beta is not None:
+        outputs = outputs + norm.beta
+    return outputs
+
+
+def encoder(
+    lower,
+    layer,
+    inputs,
+    padding_mask=None,
+    attention_mask=None,
+    training=None,
+    return_attention_scores=False,
+):
+    """`TransformerEncoder` at inference (no dropout), its attention, layer
+    norms and feed-forward sub-block in their lowered forms."""
+    if padding_mask is None and attention_mask is None:
+        padding_mask = _compat.get_keras_mask(inputs)
+    x = inputs  # (B, T, D)
+    residual = x
+    if layer.normalize_first:
+        x = lower.call(layer.self_attention_layer_norm, x)
+    attended = lower.call(
+        layer.self_attention,
+        x,
+        x,
+        padding_mask=padding_mask,
+        attention_mask=attention_mask,
+        return_attention_scores=return_attention_scores,
+    )
+    scores = None
+    if return_attention_scores:
+        attended, scores = attended  # (B, T, D), (B, H, T, T)
+    x = attended + residual
+    if not layer.normalize_first:
+        x = lower.call(layer.self_attention_layer_norm, x)
+    x = feedforward(lower, layer, x)  # (B, T, D)
+    if return_attention_scores:
+        return x, scores
+    return x
+
+
+def gather_positions(x, positions):
+    """`x[b, positions[b, m]]` for `x` (B, T, D) and int `positions`
+    (B, M), as one GATHER with 1-D indices along axis 1 of `x` seen as
+    `(1, B * T, D)` (Keras's `take_along_axis` traces int64 arithmetic, a
+    BROADCAST_TO and a 2-D GATHER, which the GPU refuses)."""
+    batch, _, hidden = x.shape
+    positions = tf.cast(positions, "int32")
+    if batch != 1:
+        shape = _static_or_dynamic_shape(x)
+        rows = _static_or_dynamic_shape(positions)
+        offsets = tf.range(shape[0], dtype="int32")[:, None] * shape[1]
+        positions = positions + offsets
+        x = tf.reshape(x, [1, -1, hidden])
+    gathered = tf.gather(x, tf.reshape(positions, [-1]), axis=1)  # (1, BM, D)
+    if batch == 1:
+        return gathered
+    return _reshape(gathered, [rows[0], rows[1], hidden])
+
+
+def masked_lm_head(lower, layer, inputs, mask_positions):
+    """`MaskedLMHead`: the masked positions picked by `gather_positions`,
+    then the head's own dense, layer norm and (tied) projection."""
+    x = gather_positions(inputs, mask_positions)  # (B, M, H)
+    x = lower.call(layer.dense, x)  # (B, M, D)
+    x = lower.call(layer.layer_norm, x)
+    if layer.token_embedding is not None:
+        table = ops.cast(layer.token_embedding.embeddings, x.dtype)
+        logits = ops.matmul(x, ops.transpose(table))  # (B, M, V)
+    else:
+        logits = ops.matmul(x, ops.cast(layer.output_kernel, x.dtype))
+    return logits + ops.cast(layer.output_bias, x.dtype)

@@ -1,0 +1,25 @@
+"""The three training jobs behind `keras-attn train`.
+
+(Named `keras_attn.tasks` before issue 18; keras-hub's "tasks" are model
+heads, so the jobs moved here. `keras_attn.tasks` stays for old imports.)
+
+Each reads local data (`keras_attn.data`), trains with
+`keras_attn.training.train` under the strategy and precision asked for,
+evaluates on `eval` (or on a held-out tenth of the training rows) and
+writes one folder:
+
+- `model.keras` (the best epoch on the held-out data), and what the model
+  needs beside it: `vocab.txt` (text classifier), the SentencePiece model
+  and `translator.json` (translator), `classes.json` (ViT);
+- `history.json` (one record per epoch), `metrics.json` (accuracy, or
+  BLEU for the translator), `eval_predictions.tsv` (input, reference,
+  prediction per evaluation example), `training_curves.png`, and
+  TensorBoard logs in `logs/`.
+"""
+
+from keras_attn.apps.jobs.text_classifier import SPECIAL_TOKENS  # noqa: F401
+from keras_attn.apps.jobs.text_classifier import train_text_classifier
+from keras_attn.apps.jobs.translator import train_translator
+from keras_attn.apps.jobs.vit import train_vit
+
+__all__ = ["train_text_classifier", "train_translator", "train_vit"]
