@@ -9,8 +9,8 @@ import tensorflow as tf
 from keras import ops
 
 from keras_attn import _compat
-from keras_attn.export._forms import _reshape
-from keras_attn.export._forms import _static_or_dynamic_shape
+from keras_attn.export._forms import reshape
+from keras_attn.export._forms import shape_of
 from keras_attn.layers._masking import check_mask_shape
 
 # The fill added to masked attention scores in float files. After the
@@ -56,21 +56,21 @@ def keep_factors(
         if padding_mask is not None:
             check_mask_shape("padding_mask", padding_mask, (batch, key_length))
             keep = _as_keep(padding_mask, dtype)  # (B, S)
-            factors.append(_reshape(keep, [keep.shape[0] or -1, 1, 1, -1]))
+            factors.append(reshape(keep, [keep.shape[0] or -1, 1, 1, -1]))
         if attention_mask is not None:
             check_mask_shape(
                 "attention_mask", attention_mask, (batch, length, key_length)
             )
             keep = _as_keep(attention_mask, dtype)  # (B, T, S)
-            shape = _static_or_dynamic_shape(keep)
-            factors.append(_reshape(keep, [shape[0], 1, shape[1], shape[2]]))
+            shape = shape_of(keep)
+            factors.append(reshape(keep, [shape[0], 1, shape[1], shape[2]]))
     else:
         if query_mask is not None:
             keep = _as_keep(query_mask, dtype)  # (B, T)
-            factors.append(_reshape(keep, [keep.shape[0] or -1, 1, -1, 1]))
+            factors.append(reshape(keep, [keep.shape[0] or -1, 1, -1, 1]))
         if key_mask is not None:
             keep = _as_keep(key_mask, dtype)  # (B, S)
-            factors.append(_reshape(keep, [keep.shape[0] or -1, 1, 1, -1]))
+            factors.append(reshape(keep, [keep.shape[0] or -1, 1, 1, -1]))
     if use_causal_mask:
         if not isinstance(length, int) or not isinstance(key_length, int):
             raise ValueError(
@@ -362,36 +362,3 @@ def encoder(
     if return_attention_scores:
         return x, scores
     return x
-
-
-def gather_positions(x, positions):
-    """`x[b, positions[b, m]]` for `x` (B, T, D) and int `positions`
-    (B, M), as one GATHER with 1-D indices along axis 1 of `x` seen as
-    `(1, B * T, D)` (Keras's `take_along_axis` traces int64 arithmetic, a
-    BROADCAST_TO and a 2-D GATHER, which the GPU refuses)."""
-    batch, _, hidden = x.shape
-    positions = tf.cast(positions, "int32")
-    if batch != 1:
-        shape = _static_or_dynamic_shape(x)
-        rows = _static_or_dynamic_shape(positions)
-        offsets = tf.range(shape[0], dtype="int32")[:, None] * shape[1]
-        positions = positions + offsets
-        x = tf.reshape(x, [1, -1, hidden])
-    gathered = tf.gather(x, tf.reshape(positions, [-1]), axis=1)  # (1, BM, D)
-    if batch == 1:
-        return gathered
-    return _reshape(gathered, [rows[0], rows[1], hidden])
-
-
-def masked_lm_head(lower, layer, inputs, mask_positions):
-    """`MaskedLMHead`: the masked positions picked by `gather_positions`,
-    then the head's own dense, layer norm and (tied) projection."""
-    x = gather_positions(inputs, mask_positions)  # (B, M, H)
-    x = lower.call(layer.dense, x)  # (B, M, D)
-    x = lower.call(layer.layer_norm, x)
-    if layer.token_embedding is not None:
-        table = ops.cast(layer.token_embedding.embeddings, x.dtype)
-        logits = ops.matmul(x, ops.transpose(table))  # (B, M, V)
-    else:
-        logits = ops.matmul(x, ops.cast(layer.output_kernel, x.dtype))
-    return logits + ops.cast(layer.output_bias, x.dtype)

@@ -33,7 +33,7 @@ import tensorflow as tf
 from keras import ops
 
 
-def _static_or_dynamic_shape(x):
+def shape_of(x):
     """`x`'s shape as a list of ints where known, else tensor entries."""
     dynamic = tf.shape(x)
     return [
@@ -42,7 +42,7 @@ def _static_or_dynamic_shape(x):
     ]
 
 
-def _reshape(x, shape):
+def reshape(x, shape):
     if all(isinstance(size, int) for size in shape):
         return tf.reshape(x, shape)
     return tf.reshape(x, tf.stack(shape))
@@ -66,7 +66,7 @@ def gather_rows(table, ids):
     rows = tf.gather(table[None], flat, axis=1)  # (1, N, D)
     if len(ids.shape) == 2 and ids.shape[0] == 1:
         return rows  # already (1, T, D)
-    return _reshape(rows, _static_or_dynamic_shape(ids) + [table.shape[-1]])
+    return reshape(rows, shape_of(ids) + [table.shape[-1]])
 
 
 def token_embedding(lower, layer, inputs, reverse=False):
@@ -126,13 +126,13 @@ def pooler(lower, layer, inputs):
 def pick(x, axis, index):
     """`x` at `index` along `axis`, that axis removed: a SLICE that keeps
     the axis, then a RESHAPE (no `shrink_axis_mask`)."""
-    shape = _static_or_dynamic_shape(x)
+    shape = shape_of(x)
     begin = [0] * len(shape)
     size = [-1] * len(shape)
     begin[axis] = index
     size[axis] = 1
     piece = tf.slice(x, begin, size)
-    return _reshape(piece, shape[:axis] + shape[axis + 1 :])
+    return reshape(piece, shape[:axis] + shape[axis + 1 :])
 
 
 def getitem(lower, operation, x, key):
@@ -157,3 +157,36 @@ def getitem(lower, operation, x, key):
             sliced = pick(sliced, axis - removed, index)
             removed += 1
     return sliced
+
+
+def gather_positions(x, positions):
+    """`x[b, positions[b, m]]` for `x` (B, T, D) and int `positions`
+    (B, M), as one GATHER with 1-D indices along axis 1 of `x` seen as
+    `(1, B * T, D)` (Keras's `take_along_axis` traces int64 arithmetic, a
+    BROADCAST_TO and a 2-D GATHER, which the GPU refuses)."""
+    batch, _, hidden = x.shape
+    positions = tf.cast(positions, "int32")
+    if batch != 1:
+        shape = shape_of(x)
+        rows = shape_of(positions)
+        offsets = tf.range(shape[0], dtype="int32")[:, None] * shape[1]
+        positions = positions + offsets
+        x = tf.reshape(x, [1, -1, hidden])
+    gathered = tf.gather(x, tf.reshape(positions, [-1]), axis=1)  # (1, BM, D)
+    if batch == 1:
+        return gathered
+    return reshape(gathered, [rows[0], rows[1], hidden])
+
+
+def masked_lm_head(lower, layer, inputs, mask_positions):
+    """`MaskedLMHead`: the masked positions picked by `gather_positions`,
+    then the head's own dense, layer norm and (tied) projection."""
+    x = gather_positions(inputs, mask_positions)  # (B, M, H)
+    x = lower.call(layer.dense, x)  # (B, M, D)
+    x = lower.call(layer.layer_norm, x)
+    if layer.token_embedding is not None:
+        table = ops.cast(layer.token_embedding.embeddings, x.dtype)
+        logits = ops.matmul(x, ops.transpose(table))  # (B, M, V)
+    else:
+        logits = ops.matmul(x, ops.cast(layer.output_kernel, x.dtype))
+    return logits + ops.cast(layer.output_bias, x.dtype)

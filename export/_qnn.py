@@ -76,5 +76,3 @@ def fetch_qnn_libraries(folder=None):
             check=True,
         )  # fmt: skip
     return folder
-
-
