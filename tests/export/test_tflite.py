@@ -629,3 +629,24 @@ def test_selected_ops_can_stay_float_in_int8(bert, tmp_path):
     assert report.max_rel_diff["pooled_output"] < 0.25
     with pytest.raises(ValueError, match="float_ops"):
         to_tflite(bert, tmp_path / "x.tflite", float_ops=["SOFTMAX"])
+
+
+def test_relative_paths_follow_the_working_directory(tmp_path, monkeypatch):
+    # The converter's worker outlives the first export; a relative path
+    # given after a chdir must land in the new working directory.
+    model = models.bert_backbone(
+        num_layers=1,
+        hidden_dim=16,
+        num_heads=2,
+        intermediate_dim=32,
+        vocabulary_size=VOCABULARY,
+        max_sequence_length=8,
+    )
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        to_tflite(
+            model, "bert.tflite", sequence_length=8, measure_latency=False
+        )
+        assert (folder / "bert.tflite").stat().st_size > 0
