@@ -63,7 +63,7 @@ def train_vit_digits(
     label_smoothing=0.0,
     seed=0,
     jit_compile="auto",
-    verbose=2,
+    verbose="auto",
     validation_freq=1,
 ):
     """Trains `vit_classifier(10, "vit_digits")` on the digits.
@@ -80,7 +80,9 @@ def train_vit_digits(
         label_smoothing: float. Label smoothing of the cross-entropy.
         seed: int. Seeds Keras (weights, shuffling) and the split.
         jit_compile: passed to `model.compile`.
-        verbose: `model.fit` verbosity (1: progress bars).
+        verbose: the progress shown (`training.fit_progress`): `"auto"`
+            (a live bar on a terminal, one line per epoch otherwise),
+            `"bar"`, `"epoch"`, `"none"`, or Keras's 0, 1, 2.
         validation_freq: int. Evaluate the held-out images every this
             many epochs (it does not change the training).
 
@@ -97,7 +99,9 @@ def train_vit_digits(
     import keras
 
     from keras_attn import models
+    from keras_attn.training import fit_progress
 
+    fit_verbose, callbacks = fit_progress(verbose)
     keras.utils.set_random_seed(seed)
     x_train, x_test, y_train, y_test = load_digits_split(seed)
     one_hot = np.eye(10, dtype="float32")
@@ -121,7 +125,8 @@ def train_vit_digits(
         epochs=epochs,
         validation_data=(x_test, one_hot[y_test]),
         validation_freq=validation_freq,
-        verbose=verbose,
+        verbose=fit_verbose,
+        callbacks=callbacks,
     )
     return model, history
 
@@ -194,6 +199,7 @@ def run(
     calibration_images=200,
     num_threads=2,
     verbose=1,
+    progress="auto",
 ):
     """Trains, exports and checks the digits ViT; returns the results.
 
@@ -207,7 +213,11 @@ def run(
         seed: int. Seeds the split, the weights and the shuffling.
         calibration_images: int. Training images that calibrate int8.
         num_threads: int. LiteRT interpreter threads.
-        verbose: 1 for progress bars and the table, 0 for silence.
+        verbose: 1 for progress and the table, 0 for silence.
+        progress: with `verbose`, how training and the LiteRT runs show
+            progress: `"auto"` (a live bar on a terminal, one line per
+            epoch and none per image otherwise), `"bar"`, `"epoch"`,
+            `"none"`.
 
     Returns:
         `{"rows": [...], "output": str, "files": {...}}`; each row has
@@ -224,6 +234,9 @@ def run(
     """
     import keras
 
+    from keras_attn.training.progress import resolve_progress
+
+    progress = resolve_progress(progress) if verbose else "none"
     output = pathlib.Path(output).resolve()
     output.mkdir(parents=True, exist_ok=True)
     x_train, x_test, y_train, y_test = load_digits_split(seed)
@@ -238,7 +251,7 @@ def run(
         f"{epochs} epochs"
     )
     recipe = dict(DIGITS_RECIPE, epochs=epochs)
-    model, history = train_vit_digits(**recipe, seed=seed, verbose=verbose)
+    model, history = train_vit_digits(**recipe, seed=seed, verbose=progress)
     keras_path = output / "vit_digits.keras"
     model.save(keras_path)
     row, keras_logits = keras_row(
@@ -263,7 +276,7 @@ def run(
                 y_test,
                 keras_logits,
                 num_threads,
-                verbose,
+                progress == "bar",
                 quantization=quantization,
                 representative_data={"images": x_train[:calibration_images]},
             )

@@ -14,7 +14,7 @@ import time
 
 import keras
 
-PROGRESS = ("auto", "bar", "epoch", "none")
+from keras_attn._choices import PROGRESS
 
 
 def is_terminal(stream=None):
@@ -81,6 +81,26 @@ class EpochLine(keras.callbacks.Callback):
         stream.flush()
 
 
+def resolve_progress(progress="auto", stream=None):
+    """`progress` with `"auto"` decided: `"bar"` when `stream` (default
+    `sys.stdout`) is a terminal, else `"epoch"`; other values as they are.
+
+    Example:
+
+    >>> import io
+    >>> resolve_progress("auto", io.StringIO()), resolve_progress("none")
+    ('epoch', 'none')
+    """
+    if isinstance(progress, bool) or progress not in (*PROGRESS, 0, 1, 2):
+        raise ValueError(
+            f"`progress` must be one of {list(PROGRESS)} or Keras's verbose "
+            f"0, 1 or 2; received {progress!r}."
+        )
+    if progress == "auto":
+        return "bar" if is_terminal(stream) else "epoch"
+    return progress
+
+
 def fit_progress(progress="auto", stream=None):
     """`(verbose, callbacks)` for `model.fit` that show `progress`.
 
@@ -105,16 +125,16 @@ def fit_progress(progress="auto", stream=None):
     >>> fit_progress("bar")
     (1, [])
     """
-    if isinstance(progress, bool) or progress not in (*PROGRESS, 0, 1, 2):
-        raise ValueError(
-            f"`progress` must be one of {list(PROGRESS)} or Keras's verbose "
-            f"0, 1 or 2; received {progress!r}."
-        )
-    if progress == "auto":
-        progress = "bar" if is_terminal(stream) else "epoch"
+    progress = resolve_progress(progress, stream)
     if progress == "epoch":
         return 0, [EpochLine(stream)]
     return {"bar": 1, "none": 0}.get(progress, progress), []
 
 
-__all__ = ["PROGRESS", "EpochLine", "fit_progress", "is_terminal"]
+__all__ = [
+    "PROGRESS",
+    "EpochLine",
+    "fit_progress",
+    "is_terminal",
+    "resolve_progress",
+]
