@@ -127,7 +127,10 @@ def _add_export(commands, logs):
         "model", metavar="MODEL", help="a .keras file or a Translator folder"
     )
     parser.add_argument(
-        "--to", choices=["tflite", "saved_model"], required=True
+        "--to",
+        choices=["tflite", "saved_model"],
+        required=True,
+        help="a LiteRT .tflite file or a SavedModel folder",
     )
     parser.add_argument(
         "--output",

@@ -18,9 +18,26 @@ def _common():
     common.add_argument(
         "--output", required=True, metavar="FOLDER", help="folder to write"
     )
-    common.add_argument("--strategy", choices=STRATEGIES, default="auto")
-    common.add_argument("--precision", choices=PRECISIONS, default="float32")
-    common.add_argument("--epochs", type=positive_int, metavar="N", default=3)
+    common.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="auto",
+        help="tf.distribute strategy (default auto: a TPU when attached, "
+        "else mirrored over several GPUs, else the one GPU or the CPU)",
+    )
+    common.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="Keras dtype policy (default float32)",
+    )
+    common.add_argument(
+        "--epochs",
+        type=positive_int,
+        metavar="N",
+        default=3,
+        help="training epochs (default 3)",
+    )
     common.add_argument(
         "--batch-size",
         type=positive_int,
@@ -41,7 +58,13 @@ def _common():
         default=1,
         help="evaluate the held-out data every N epochs (default 1)",
     )
-    common.add_argument("--seed", type=int, default=0)
+    common.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        default=0,
+        help="seeds the weights, dropout, shuffling and splits (default 0)",
+    )
     common.add_argument("--preset", default=None, help="the model's size")
     common.add_argument(
         "--progress", choices=PROGRESS, default=None, help=PROGRESS_HELP
@@ -106,12 +129,27 @@ def add_train(commands, logs):
         "a --preset BERT (default bert_tiny) is trained from scratch",
     )
     text.add_argument(
-        "--vocabulary-size", type=positive_int, metavar="N", default=8000
+        "--vocabulary-size",
+        type=positive_int,
+        metavar="N",
+        default=8000,
+        help="WordPiece pieces computed from --train without --pretrained "
+        "(default 8000)",
     )
     text.add_argument(
-        "--sequence-length", type=positive_int, metavar="N", default=128
+        "--sequence-length",
+        type=positive_int,
+        metavar="N",
+        default=128,
+        help="tokens per sentence at most (default 128)",
     )
-    text.add_argument("--pooling", choices=["pooled", "mean"], default="pooled")
+    text.add_argument(
+        "--pooling",
+        choices=["pooled", "mean"],
+        default="pooled",
+        help="the sentence vector: BERT's pooled [CLS] or the mean of the "
+        "tokens (default pooled)",
+    )
 
     translator = jobs.add_parser(
         "translator",
@@ -125,16 +163,32 @@ def add_train(commands, logs):
         "--eval", metavar="FILE", help="held-out TSV (default: 10%%)"
     )
     translator.add_argument(
-        "--vocabulary-size", type=positive_int, metavar="N", default=2000
+        "--vocabulary-size",
+        type=positive_int,
+        metavar="N",
+        default=2000,
+        help="pieces of the joint SentencePiece model (default 2000)",
     )
     translator.add_argument(
-        "--max-length", type=positive_int, metavar="N", default=32
+        "--max-length",
+        type=positive_int,
+        metavar="N",
+        default=32,
+        help="tokens per sentence at most, each side (default 32)",
     )
     translator.add_argument(
-        "--max-pairs", type=positive_int, metavar="N", default=None
+        "--max-pairs",
+        type=positive_int,
+        metavar="N",
+        default=None,
+        help="read at most N training pairs (default: all)",
     )
     translator.add_argument(
-        "--beam-size", type=positive_int, metavar="N", default=1
+        "--beam-size",
+        type=positive_int,
+        metavar="N",
+        default=1,
+        help="beam search of the evaluation (default 1: greedy)",
     )
 
     vit = jobs.add_parser(
@@ -149,7 +203,12 @@ def add_train(commands, logs):
         "Datasets) or a folder with one subfolder of images per class",
     )
     vit.add_argument(
-        "--image-size", type=positive_int, metavar="N", default=None
+        "--image-size",
+        type=positive_int,
+        metavar="N",
+        default=None,
+        help="an image folder's images are resized to N x N (default: the "
+        "preset's); the patch size must divide it",
     )
     vit.add_argument(
         "--data-dir", metavar="FOLDER", help="TensorFlow Datasets data folder"

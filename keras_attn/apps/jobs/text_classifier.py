@@ -187,9 +187,7 @@ def _held_out_texts(texts, labels, eval, held_out, seed, columns):
     file's classes), or `held_out` of the training rows chosen with
     `seed`."""
     if eval is not None:
-        eval_texts, eval_labels, _ = data.read_labelled_texts(
-            eval, *columns
-        )
+        eval_texts, eval_labels, _ = data.read_labelled_texts(eval, *columns)
         return texts, labels, eval_texts, eval_labels
     keep, held = split(len(texts), held_out, seed)
     eval_texts = [texts[i] for i in held]
