@@ -52,6 +52,51 @@ def _check_arguments(path, quantization, representative_data, batch_size):
         )
 
 
+def _accelerator_names(accelerators):
+    """`accelerators` as a tuple, checked before any work starts."""
+    if not accelerators:
+        return ()
+    if isinstance(accelerators, str):
+        accelerators = (accelerators,)
+    unknown = sorted({str(a) for a in accelerators} - {"gpu", "npu"})
+    if unknown:
+        raise ValueError(
+            "`accelerators` may hold 'gpu' and 'npu'; received "
+            f"{accelerators!r}."
+        )
+    return tuple(accelerators)
+
+
+def _lower_and_convert(
+    model, path, specs, quantization, calibration_rows, **convert_options
+):
+    """The model lowered for `quantization`'s target (int8: with the
+    residual scales its calibration rows give), written as a SavedModel
+    and converted to `path`; the converter's `ExportReport`."""
+    scales = None
+    if quantization == "int8":
+        scales = calibration.residual_scales(model, calibration_rows)
+    lowered = lowering.lower(
+        model, lowering.target_for(quantization), residual_scales=scales
+    )
+    outputs = _specs.output_names(model)
+    with tempfile.TemporaryDirectory() as scratch:
+        write_saved_model(
+            scratch,
+            # The lowered model's outputs under the model's own names.
+            {SIGNATURE: model_endpoint(lowered, specs, outputs)},
+            [model],
+        )
+        return convert_saved_model(
+            scratch,
+            path,
+            quantization=quantization,
+            calibration=calibration_rows,
+            input_names=list(specs),
+            **convert_options,
+        )
+
+
 def to_tflite(
     model,
     path,
@@ -118,9 +163,10 @@ def to_tflite(
         num_threads: int. Interpreter threads for the check and latency.
         measure_latency: bool. Time `latency_runs` calls.
         timeout: seconds the converter process may take.
-        accelerators: None, or some of `("gpu", "npu")`: also compile the
-            file for LiteRT's GPU accelerator (both precisions, run on the
-            first sample batch and compared with the CPU) and for
+        accelerators: None, `"gpu"`, `"npu"` or both in a tuple: also
+            compile the file for LiteRT's GPU accelerator (both
+            precisions, run on the first sample batch and compared with
+            the CPU) and for
             Qualcomm's NPU (`soc_models`, default every SoC LiteRT lists),
             and put what they made of it in `report.accelerators`
             (`keras_attn.export.accelerators`).
@@ -162,6 +208,7 @@ def to_tflite(
             "to Translator exports only)."
         )
     _check_arguments(path, quantization, representative_data, batch_size)
+    accelerators = _accelerator_names(accelerators)
     if float_ops and quantization != "int8":
         raise ValueError(
             "`float_ops` selects operators to leave out of int8 "
@@ -175,30 +222,16 @@ def to_tflite(
         )
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    scales = None
-    if quantization == "int8":
-        scales = calibration.residual_scales(model, calibration_rows)
-    lowered = lowering.lower(
-        model, lowering.target_for(quantization), residual_scales=scales
+    report = _lower_and_convert(
+        model,
+        path,
+        specs,
+        quantization,
+        calibration_rows,
+        allow_flex=allow_flex,
+        float_ops=float_ops,
+        timeout=timeout,
     )
-    outputs = _specs.output_names(model)
-    with tempfile.TemporaryDirectory() as scratch:
-        write_saved_model(
-            scratch,
-            # The lowered model's outputs under the model's own names.
-            {SIGNATURE: model_endpoint(lowered, specs, outputs)},
-            [model],
-        )
-        report = convert_saved_model(
-            scratch,
-            path,
-            quantization=quantization,
-            calibration=calibration_rows,
-            input_names=list(specs),
-            allow_flex=allow_flex,
-            float_ops=float_ops,
-            timeout=timeout,
-        )
     if report.non_builtin_ops:
         warnings.warn(
             f"{path} uses non-builtin operators "

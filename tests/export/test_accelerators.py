@@ -179,7 +179,7 @@ def test_export_report_says_where_the_file_runs(tmp_path):
         sequence_length=LENGTH,
         measure_latency=False,
         num_samples=1,
-        accelerators=("gpu",),
+        accelerators="gpu",
     )
     targets = [(c["accelerator"], c["target"]) for c in report.accelerators]
     assert targets == [("gpu", "float16"), ("gpu", "float32")]
@@ -279,3 +279,10 @@ def test_accelerator_arguments_are_checked():
         accelerators.check_npu("x.tflite", ["SM9999"])
     with pytest.raises(ValueError, match="may hold 'gpu' and 'npu'"):
         accelerators.check_accelerators("x.tflite", accelerators=("tpu",))
+
+
+def test_to_tflite_refuses_an_unknown_accelerator_before_any_work(tmp_path):
+    path = tmp_path / "model.tflite"
+    with pytest.raises(ValueError, match=r"may hold 'gpu' and 'npu'.*cpu"):
+        to_tflite(bert(), path, sequence_length=LENGTH, accelerators="cpu")
+    assert not path.exists()
