@@ -663,3 +663,44 @@ def test_mediapipe_text_is_what_an_uncased_tokenizer_does():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert mediapipe_text("") == ""
+
+
+# -- Command line -------------------------------------------------------------
+
+
+def test_command_line_writes_a_file_mediapipe_runs(
+    mp, bert, checkpoint, tmp_path, capsys
+):
+    """`keras-attn export --mediapipe` and `keras-attn inspect`, as an app
+    developer would call them, then MediaPipe's TextClassifier on it."""
+    from keras_attn import cli
+
+    classifier, _ = bert
+    saved = tmp_path / "classifier.keras"
+    classifier.save(saved)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join(LABELS) + "\n")
+    output = tmp_path / "app.tflite"
+    with pytest.warns(UserWarning, match="strips accents"):
+        code = cli.main(
+            [
+                "export", str(saved), "--to", "tflite",
+                "--mediapipe", "text_classifier", "--labels", str(labels),
+                "--vocab", str(checkpoint), "--sequence-length", str(LENGTH),
+                "--probabilities", "--output", str(output),
+            ]
+        )  # fmt: skip
+    assert code == 0
+    assert f"MediaPipe text_classifier file written to {output}" in (
+        capsys.readouterr().out
+    )
+    got = classify(mp, output, TEXTS[:4])
+    for string, scores in got.items():
+        logits = keras_scores(classifier, mediapipe_pieces(string))
+        expected = np.exp(logits - logits.max())
+        expected /= expected.sum()
+        assert np.max(np.abs(scores - expected)) <= 1e-5, string
+    assert cli.main(["inspect", str(output)]) == 0
+    printed = capsys.readouterr().out
+    for shown in ("text_classifier", "vocab.txt", *LABELS):
+        assert shown in printed, shown
