@@ -2,7 +2,7 @@
 LiteRT, check both.
 
     python examples/text_classification.py \\
-        --train ../shared/data/sst2/train.tsv --max-train 8000 \\
+        --train path/to/sst2/train.tsv --max-train 8000 \\
         --pretrained path/to/all-MiniLM-L6-v2 --output sst2-example
 
     python examples/text_classification.py --tfds glue/sst2 \\
@@ -27,6 +27,12 @@ int8 weights, 4x smaller, within a point of float on SST-2; full `int8`
 loses more on BERT, see the README's accuracy section), and runs the
 `.tflite` file with the LiteRT interpreter on every evaluation sentence.
 
+Step 3 writes the same model for an app: `classifier_mediapipe.tflite`
+(`keras_attn.export.to_mediapipe`, same quantization) holds the
+vocabulary and the class names, so MediaPipe's `TextClassifier` takes a
+sentence and returns labelled probabilities on Android, iOS or the web
+(`examples/mediapipe_text.py` runs one through MediaPipe's Python API).
+
 It prints Keras and LiteRT accuracy, how many answers differ, and the
 file sizes, and writes them to `--output/comparison.json`.
 """
@@ -34,6 +40,7 @@ file sizes, and writes them to `--output/comparison.json`.
 import argparse
 import json
 import pathlib
+import warnings
 
 
 def write_rows(path, texts, labels):
@@ -215,6 +222,26 @@ def main(argv=None):
         "quantization": args.quantization,
         "training_metrics": metrics,
     }
+    # Step 3: the file an app hands to MediaPipe's TextClassifier.
+    app_file = output / "classifier_mediapipe.tflite"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        export.to_mediapipe(
+            model,
+            app_file,
+            "text_classifier",
+            labels=json.loads((output / "classes.json").read_text()),
+            vocabulary=output,
+            sequence_length=args.sequence_length,
+            probabilities=True,
+            quantization=quantization,
+            representative_data=calibration
+            if quantization == "int8"
+            else None,
+            measure_latency=False,
+        )
+    comparison["mediapipe_file"] = str(app_file)
+    comparison["mediapipe_warnings"] = [str(w.message) for w in caught]
     (output / "comparison.json").write_text(json.dumps(comparison, indent=1))
     print(report)
     print(
@@ -223,6 +250,9 @@ def main(argv=None):
         f"on {len(rows)} sentences; {comparison['answers_that_differ']} "
         f"answers differ; {path.name} is {comparison['tflite_mb']:.1f} MB"
     )
+    print(f"For MediaPipe's TextClassifier in an app: {app_file}")
+    for line in comparison["mediapipe_warnings"]:
+        print(f"  note: {line}")
 
 
 if __name__ == "__main__":

@@ -137,6 +137,24 @@ def test_text_classification_fine_tunes_exports_and_compares(
     tflite = output / "classifier_dynamic_int8.tflite"
     assert tflite.stat().st_size / 1e6 == pytest.approx(comparison["tflite_mb"])
     assert "LiteRT dynamic_int8 accuracy" in out
+    # Step 3's file in MediaPipe's own TextClassifier, given the held-out
+    # sentences as text: it names the classes Keras predicted.
+    from mediapipe.tasks.python import text
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    rows = (output / "eval_predictions.tsv").read_text().splitlines()[1:]
+    options = text.TextClassifierOptions(
+        base_options=BaseOptions(model_asset_path=comparison["mediapipe_file"])
+    )
+    differ = 0
+    with text.TextClassifier.create_from_options(options) as classifier:
+        for row in rows:
+            sentence, _, predicted = row.split("\t")
+            (head,) = classifier.classify(sentence).classifications
+            best = max(head.categories, key=lambda c: c.score)
+            differ += best.category_name != predicted
+            assert abs(sum(c.score for c in head.categories) - 1) < 1e-4
+    assert differ <= 4, differ
 
 
 def test_translation_trains_exports_and_translates_the_same(
