@@ -1,7 +1,7 @@
 """Train a translator on sentence pairs, translate, put it on a phone.
 
     python examples/translation.py \\
-        --train ../shared/data/tatoeba-eng-fra/train.tsv --output eng-fra
+        --train path/to/eng-fra/train.tsv --output eng-fra
     python examples/translation.py --load eng-fra --interactive
 
 Step 1 (unless `--load` names a folder written before) is the
