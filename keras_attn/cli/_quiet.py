@@ -31,7 +31,8 @@ NOISE = re.compile(
     rb"WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|[IW]\d{4} \d+:\d+:\d+\.\d+ +\d+ [\w./+-]+:\d+\] "
     rb"|E\d{4} .*(failed call to cuInit|Unable to register cu\w+ factory"
-    rb"|computation placer already registered)"
+    rb"|computation placer already registered"
+    rb"|oneDNN supports DT_INT64 only)"
     rb"|To enable the following instructions: .*rebuild TensorFlow"
     rb"|INFO: Created TensorFlow Lite \w+ delegate for CPU"
 )
