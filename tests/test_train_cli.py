@@ -30,19 +30,36 @@ def assert_run_folder(output, epochs):
     assert not (output / "backup").exists()  # removed once finished
 
 
+def users_columns(path):
+    """The sentiment file as a user's own: `sentiment<TAB>review` headers
+    and class names `neg` / `pos` instead of 0 / 1."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    names = {"0": "neg", "1": "pos"}
+    rows = [line.split("\t", 1) for line in lines[1:]]
+    text = "sentiment\treview\n" + "".join(
+        f"{names[label]}\t{sentence}\n" for label, sentence in rows
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_text_classifier_from_scratch(tmp_path, sentiment_tsv):
-    train = sentiment_tsv(tmp_path / "train.tsv", 160, seed=0)
-    held_out = sentiment_tsv(tmp_path / "eval.tsv", 40, seed=1)
+    # The user's own column names and class names (issue 21).
+    train = users_columns(sentiment_tsv(tmp_path / "train.tsv", 160, seed=0))
+    held_out = users_columns(sentiment_tsv(tmp_path / "eval.tsv", 40, seed=1))
     output = tmp_path / "run"
     code = cli.main(
         ["train", "text-classifier", "--train", str(train)]
         + ["--eval", str(held_out), "--output", str(output)]
+        + ["--text-column", "review", "--label-column", "sentiment"]
         + ["--epochs", "4", "--learning-rate", "3e-3"]
         + ["--sequence-length", "16", "--vocabulary-size", "200"]
         + COMMON
     )
     assert code == 0
     assert_run_folder(output, 4)
+    classes = json.loads((output / "classes.json").read_text())
+    assert classes == ["neg", "pos"]  # sorted names, index = output
     rows = read_predictions(output / "eval_predictions.tsv")
     expected = held_out.read_text(encoding="utf-8").splitlines()[1:]
     assert [f"{r[1]}\t{r[0]}" for r in rows] == expected
@@ -57,7 +74,7 @@ def test_text_classifier_from_scratch(tmp_path, sentiment_tsv):
     model = keras.saving.load_model(output / "model.keras")
     preprocessor = models.load_bert_preprocessor(output, 16)
     logits = model.predict(preprocessor([r[0] for r in rows]), verbose=0)
-    assert [str(p) for p in np.argmax(logits, -1)] == [r[2] for r in rows]
+    assert [classes[p] for p in np.argmax(logits, -1)] == [r[2] for r in rows]
 
 
 def test_translator_writes_bleu_of_its_predictions(tmp_path, swap_pairs_tsv):
