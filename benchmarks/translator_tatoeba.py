@@ -1,7 +1,7 @@
 """Trains the Transformer translator on Tatoeba English-French; reports BLEU.
 
     python benchmarks/translator_tatoeba.py \
-        --data ../shared/data/tatoeba-eng-fra/train.tsv --output /tmp/eng-fra
+        --data path/to/tatoeba-eng-fra/train.tsv --output /tmp/eng-fra
 
 The rows are split by English sentence (a sentence and all its French
 translations land in one part, so no test source was seen in training):
@@ -24,7 +24,6 @@ import keras
 from keras_attn import models
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared/data/tatoeba-eng-fra/train.tsv"
 
 
 def read_pairs(path):
@@ -71,7 +70,12 @@ def bleu(hypotheses, references):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument(
+        "--data",
+        required=True,
+        metavar="TSV",
+        help="Tatoeba English<TAB>French pairs",
+    )
     parser.add_argument("--output", default="translator-eng-fra")
     parser.add_argument("--preset", default="translator_small")
     parser.add_argument("--vocabulary-size", type=int, default=4000)
