@@ -233,3 +233,22 @@ def test_text_part_table_matches_its_files(tmp_path, sentiment_tsv):
     assert results["rows"][1]["max_abs_diff"] <= 1e-4
     for row in results["rows"]:
         assert (tmp_path / row["file"]).stat().st_size == row["size_bytes"]
+    # The MediaPipe file, given the held-out sentences as text, gives the
+    # Keras model's probabilities (same WordPiece rules on these words).
+    from mediapipe.tasks.python import text
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    classes = json.loads((folder / "classes.json").read_text())
+    expected = keras.ops.convert_to_numpy(keras.ops.softmax(keras_logits))
+    app_file = tmp_path / results["mediapipe"]["file"]
+    options = text.TextClassifierOptions(
+        base_options=BaseOptions(model_asset_path=str(app_file))
+    )
+    with text.TextClassifier.create_from_options(options) as classifier:
+        for sentence, want in zip(texts, expected, strict=True):
+            (head,) = classifier.classify(sentence).classifications
+            got = np.zeros(len(classes))
+            for category in head.categories:
+                assert category.category_name == classes[category.index]
+                got[category.index] = category.score
+            assert np.max(np.abs(got - want)) <= 1e-5, sentence

@@ -138,11 +138,44 @@ def run_text(
         "checkpoint": str(checkpoint),
         "sequence_length": sequence_length,
         "rows": table,
+        "mediapipe": _text_mediapipe_file(
+            model, folder, sequence_length, verbose
+        ),
     }
     (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     if verbose:
         print("\n" + format_table(table).replace("ms / image", "ms / sentence"))
     return results
+
+
+def _text_mediapipe_file(model, folder, sequence_length, verbose):
+    """`text/classifier_mediapipe.tflite`: the float32 classifier with
+    the vocabulary and class names MediaPipe's TextClassifier reads, and
+    probabilities out; returns its name and the export's notes (the
+    accents an app strips with `keras_attn.export.mediapipe_text`)."""
+    import warnings
+
+    from keras_attn.export import to_mediapipe
+
+    path = folder / "classifier_mediapipe.tflite"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        to_mediapipe(
+            model,
+            path,
+            "text_classifier",
+            labels=json.loads((folder / "classes.json").read_text()),
+            vocabulary=folder,
+            sequence_length=sequence_length,
+            probabilities=True,
+            measure_latency=False,
+        )
+    notes = [str(w.message) for w in caught]
+    if verbose:
+        print(f"\nFor MediaPipe's TextClassifier in an app: text/{path.name}")
+        for note in notes:
+            print(f"  note: {note}")
+    return {"file": f"text/{path.name}", "notes": notes}
 
 
 def _fine_tune_text(
