@@ -20,20 +20,26 @@ def _fresh_state():
 
 @pytest.hookimpl(trylast=True)  # after -k / -m deselection
 def pytest_collection_modifyitems(config, items):
-    """Starts the child processes of tests that wait on one (see
-    `test_backends.py`), so that they run beside the rest of the suite.
+    """Runs the tests that wait on a child process (see `test_backends.py`)
+    beside the rest of the suite, not after it.
 
-    Not under pytest-xdist: each worker collects every test, so each would
-    start them; there the worker that runs such a test starts its child.
+    Alone, the children start here and the tests collect their results
+    later. Under pytest-xdist each worker collects every test (so each
+    would start them) and `--dist loadfile` hands files out in collection
+    order: those tests move to the front instead, so that the worker that
+    gets them starts the children first and waits on them while the
+    other worker runs the rest.
     """
+
+    def waits_on_a_child(item):
+        return hasattr(getattr(item, "module", None), "start_in_background")
+
     if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: not waits_on_a_child(item))
         return
     for item in items:
-        start = getattr(
-            getattr(item, "module", None), "start_in_background", None
-        )
-        if start is not None:
-            start(item.name)
+        if waits_on_a_child(item):
+            item.module.start_in_background(item.name)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -5,10 +5,10 @@ CI runs the whole suite on the TensorFlow backend; this runs
 itself runs on JAX), and the translator's decoders under `jax.jit`, so
 both backends are covered by one test command.
 
-The suite keeps about one of CI's two cores busy on average, so the
-children start when the tests are collected (`conftest.py` calls
-`start_in_background`) and run beside the rest; each test then waits for
-its child's result. Run alone, a test starts its child itself.
+The children run beside the rest of the suite (`conftest.py`): started
+at collection in a plain run; under pytest-xdist these tests are handed
+out first, so one worker waits on them while the other runs the rest.
+Run alone, a test starts its child itself.
 """
 
 import os
