@@ -26,6 +26,13 @@ def float32_lookup_tables(blob):
         found = model.operatorCodes[op.opcodeIndex]
         return max(found.builtinCode, found.deprecatedBuiltinCode)
 
+    # The converter shares one buffer between equal constants (a masked
+    # LM's tied table is read by GATHER and by the output MATMUL): a
+    # buffer is emptied only when no other tensor points at it.
+    holders = {}
+    for graph in model.subgraphs:
+        for tensor in graph.tensors:
+            holders[tensor.buffer] = holders.get(tensor.buffer, 0) + 1
     restored = 0
     for graph in model.subgraphs:
         readers = {}
@@ -62,7 +69,10 @@ def float32_lookup_tables(blob):
             graph.tensors[target].buffer = len(model.buffers) - 1
             graph.tensors[target].type = schema.TensorType.FLOAT32
             dropped.add(index)
-            if len(readers.get(source, [])) == 1:
+            if (
+                len(readers.get(source, [])) == 1
+                and holders[stored.buffer] == 1
+            ):
                 # Only this DEQUANTIZE read the float16 copy: drop it.
                 buffer.data = None
         graph.operators = [

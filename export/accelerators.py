@@ -33,26 +33,13 @@ import tempfile
 
 import numpy as np
 
+from keras_attn._choices import QUALCOMM_SOCS
 from keras_attn.export import _qnn
 from keras_attn.export._qnn import fetch_qnn_libraries
 from keras_attn.export._qnn import qnn_folder
 
 _CHILD = pathlib.Path(__file__).resolve().parent / "_accelerator_child.py"
 GPU_PRECISIONS = ("float16", "float32")
-
-# The SoCs LiteRT 2.3's Qualcomm target lists (its `SocModel`, without ALL).
-QUALCOMM_SOCS = (
-    "SA8255",
-    "SA8295",
-    "SM8350",
-    "SM8450",
-    "SM8475",
-    "SM8550",
-    "SM8650",
-    "SM8750",
-    "SM8845",
-    "SM8850",
-)
 
 
 @dataclasses.dataclass

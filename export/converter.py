@@ -228,10 +228,12 @@ def convert_saved_model(
         if calibration is not None:
             calibration_path = os.path.join(scratch, "calibration.npz")
             _save_batches(calibration_path, calibration)
+        # Absolute paths: the worker lives on from the first export and
+        # keeps the working directory it started in.
         job = {
-            "saved_model": os.fspath(saved_model),
+            "saved_model": os.path.abspath(saved_model),
             "signature": signature,
-            "candidate": os.fspath(candidate),
+            "candidate": os.path.abspath(candidate),
             "quantization": quantization,
             "calibration": calibration_path,
             "input_names": list(input_names),

@@ -29,6 +29,7 @@ from keras import ops
 
 from keras_attn import _compat
 from keras_attn import layers
+from keras_attn._choices import MEDIAPIPE_TASKS
 from keras_attn.export import _files
 from keras_attn.export import _mediapipe_inputs as checked
 from keras_attn.export import _specs
@@ -38,12 +39,7 @@ from keras_attn.export._mediapipe_inputs import mediapipe_text
 from keras_attn.export.tflite import to_tflite
 from keras_attn.models import bert_sentence_embedder
 
-TASKS = (
-    "text_classifier",
-    "text_embedder",
-    "image_classifier",
-    "image_embedder",
-)
+TASKS = MEDIAPIPE_TASKS
 # keras_attn's BERT input names -> the metadata names MediaPipe looks up.
 BERT_INPUTS = {
     "token_ids": "ids",

@@ -85,9 +85,21 @@ def test_csv_round_trip_with_quotes(tmp_path):
         ("header.tsv", "label\tsentence\n", "header but no examples"),
         (
             "columns.tsv",
-            "label\ttext\n0\tfine\n",
-            r"line 1.*no column 'sentence'.*found \['label', 'text'\]",
+            "label\tbody\n0\tfine\n",
+            r"line 1.*no text column.*'sentence'.*found \['label', 'body'\]",
         ),
+        (
+            "two_texts.tsv",
+            "label\ttext\treview\n0\tfine\tgood\n",
+            r"line 1.*several text columns \['text', 'review'\]",
+        ),
+        ("no_label.tsv", "sentence\tstars\n0\tfine\n", "no column 'label'"),
+        (
+            "mixed.tsv",
+            "label\tsentence\npos\tgood\n1\tok\n",
+            "line 3.*'1' is a number but line 2's 'pos' is a name",
+        ),
+        ("blank_label.csv", "label,sentence\n,fine\n", "line 2.*empty"),
         ("word.tsv", "label\tsentence\n0\tok\npos\tgood\n", "line 3.*'pos'"),
         ("float.tsv", "label\tsentence\n1.0\tgood\n", "line 2.*'1.0'"),
         ("negative.tsv", "label\tsentence\n-1\tgood\n", "line 2.*>= 0"),
@@ -114,6 +126,90 @@ def test_text_file_errors_name_the_file(tmp_path, name, content, pattern):
         pattern,
         lambda: data.read_text_classification(path),
     )
+
+
+@pytest.mark.parametrize("column", ["text", "content", "review"])
+def test_a_common_text_column_is_found_without_naming_it(tmp_path, column):
+    path = tmp_path / "train.csv"
+    path.write_text(f"id,{column},label\n1,fine,1\n2,poor,0\n")
+    texts, labels = data.read_text_classification(path)
+    assert texts == ["fine", "poor"] and labels.tolist() == [1, 0]
+    # `sentence` wins over the others; a named column over both.
+    path.write_text(f"{column},sentence,label\na,b,0\n")
+    assert data.read_text_classification(path)[0] == ["b"]
+    assert data.read_text_classification(path, column)[0] == ["a"]
+
+
+def test_string_labels_become_sorted_class_ids(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text(
+        "review,sentiment\n"
+        "a joy,pos\n"
+        "dull,neg\n"
+        '"slow, then great",pos\n'
+        "fine,meh\n"
+    )
+    texts, labels, classes = data.read_labelled_texts(
+        path, label_column="sentiment"
+    )
+    assert classes == ["meh", "neg", "pos"]  # sorted, whatever the order
+    assert labels.dtype == np.int32 and labels.tolist() == [2, 1, 2, 0]
+    assert texts[2] == "slow, then great"
+    # Without the names, the same ids.
+    _, ids = data.read_text_classification(path, label_column="sentiment")
+    assert ids.tolist() == [2, 1, 2, 0]
+    # A second file (the evaluation rows) numbers names as the first.
+    held = tmp_path / "held.tsv"
+    held.write_text("sentiment\treview\npos\tyes\nmeh\tso so\n")
+    _, labels, same = data.read_labelled_texts(
+        held, label_column="sentiment", classes=classes
+    )
+    assert labels.tolist() == [2, 0] and same == classes
+    held.write_text("sentiment\treview\nawful\tno\n")
+    with pytest.raises(ValueError, match=r"line 2.*'awful'.*\['meh'"):
+        data.read_labelled_texts(held, None, "sentiment", classes=classes)
+    held.write_text("sentiment\treview\n1\tno\n")
+    with pytest.raises(ValueError, match="are class ids.*are names"):
+        data.read_labelled_texts(held, None, "sentiment", classes=classes)
+
+
+def test_integer_labels_keep_their_ids_and_name_every_class(tmp_path):
+    path = tmp_path / "train.tsv"
+    path.write_text("label\tsentence\n3\ta\n0\tb\n")
+    texts, labels, classes = data.read_labelled_texts(path)
+    assert labels.tolist() == [3, 0]
+    assert classes == ["0", "1", "2", "3"]
+    held = tmp_path / "held.tsv"
+    held.write_text("label\tsentence\n4\tc\n")
+    with pytest.raises(ValueError, match="line 2.*class id 4.*4 classes"):
+        data.read_labelled_texts(held, classes=classes)
+
+
+def test_column_errors_say_which_argument(tmp_path):
+    path = tmp_path / "train.tsv"
+    path.write_text("review\tsentiment\ngood\tpos\n")
+    with pytest.raises(data.ColumnError) as caught:
+        data.read_labelled_texts(path)
+    assert caught.value.argument == "label_column"
+    with pytest.raises(data.ColumnError) as caught:
+        data.read_labelled_texts(path, "body", "sentiment")
+    assert caught.value.argument == "text_column"
+    with pytest.raises(data.ColumnError, match="must differ"):
+        data.read_labelled_texts(path, "review", "review")
+
+
+def test_reading_text_files_loads_no_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "train.tsv"
+    path.write_text("label\tsentence\n1\ta gem\n")
+    code = (
+        "import sys; from keras_attn.data import read_labelled_texts; "
+        f"read_labelled_texts({str(path)!r}); "
+        "assert 'tensorflow' not in sys.modules, 'TensorFlow was loaded'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_text_file_missing_or_not_utf8(tmp_path):

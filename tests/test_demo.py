@@ -40,6 +40,7 @@ def test_demo_writes_every_artifact(demo_run):
         "vit_digits.keras",
         "vit_digits_float32.tflite",
         "vit_digits_int8.tflite",
+        "vit_digits_mediapipe.tflite",
         "training_curves.png",
         "attention_maps.png",
     ):
@@ -101,8 +102,47 @@ def test_demo_prints_the_table_and_where_files_are(demo_run):
     assert table.count("\n") == 4  # header, rule, three rows
     assert table in printed
     assert f"Artifacts are in {output.resolve()}" in printed
-    for step in ("[1/4]", "[2/4]", "[3/4]", "[4/4]"):
+    for step in ("[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"):
         assert step in printed
+
+
+def test_demo_mediapipe_file_classifies_like_keras(demo_run):
+    """MediaPipe's own ImageClassifier, given the held-out digits as RGB
+    pictures of 0..255 (grey in all three channels, as a phone camera
+    crop would be), names the digits Keras names, with its
+    probabilities."""
+    mediapipe = pytest.importorskip("mediapipe")
+    from mediapipe.tasks.python import BaseOptions
+    from mediapipe.tasks.python import vision
+
+    import keras_attn.models  # noqa: F401  (registers the classes)
+
+    output, results, _ = demo_run
+    _, x_test, _, _ = demo.load_digits_split(seed=results["seed"])
+    x_test = x_test[:40]
+    pixels = np.round(x_test * 255).astype("uint8")
+    model = keras.saving.load_model(output / "vit_digits.keras")
+    expected = keras.ops.convert_to_numpy(
+        keras.ops.softmax(model(pixels.astype("float32") / 255))
+    )
+    options = vision.ImageClassifierOptions(
+        base_options=BaseOptions(
+            model_asset_path=str(output / "vit_digits_mediapipe.tflite")
+        ),
+        max_results=10,
+    )
+    with vision.ImageClassifier.create_from_options(options) as classifier:
+        for picture, want in zip(pixels, expected, strict=True):
+            image = mediapipe.Image(
+                image_format=mediapipe.ImageFormat.SRGB,
+                data=np.ascontiguousarray(np.repeat(picture, 3, axis=-1)),
+            )
+            (head,) = classifier.classify(image).classifications
+            got = np.zeros(10)
+            for category in head.categories:
+                assert category.category_name == str(category.index)
+                got[category.index] = category.score
+            assert np.max(np.abs(got - want)) <= 1e-5
 
 
 def test_cli_version(capsys):

@@ -22,15 +22,16 @@ def _count(inputs):
     )
 
 
-def tflite_outputs(path, images, num_threads, verbose):
+def tflite_outputs(path, images, num_threads, bar):
     """Logits of every example (images, or a dict of model inputs), one
-    interpreter call each, and the median time of a call in ms."""
+    interpreter call each, and the median time of a call in ms; with
+    `bar`, Keras's live progress bar (for a terminal)."""
     import keras
 
     from keras_attn.export import LiteRTRunner
 
     runner = LiteRTRunner(path, num_threads=num_threads)
-    progress = keras.utils.Progbar(_count(images), verbose=verbose)
+    progress = keras.utils.Progbar(_count(images), verbose=int(bool(bar)))
     logits, seconds = [], []
     for index in range(_count(images)):
         example = _one(images, index)
@@ -107,11 +108,12 @@ def litert_row(
     references,
     keras_logits,
     num_threads,
-    verbose,
+    bar,
     **export_options,
 ):
     """Exports `model` to `path` (`export_options` for `to_tflite`), runs
-    the file on `inputs` one example at a time, and returns its row."""
+    the file on `inputs` one example at a time (with `bar`, a progress
+    bar), and returns its row."""
     from keras_attn.export import to_tflite
 
     to_tflite(
@@ -121,7 +123,7 @@ def litert_row(
         measure_latency=False,
         **export_options,
     )
-    logits, latency = tflite_outputs(path, inputs, num_threads, verbose)
+    logits, latency = tflite_outputs(path, inputs, num_threads, bar)
     return {
         "name": name,
         "file": file,

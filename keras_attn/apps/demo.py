@@ -63,7 +63,7 @@ def train_vit_digits(
     label_smoothing=0.0,
     seed=0,
     jit_compile="auto",
-    verbose=2,
+    verbose="auto",
     validation_freq=1,
 ):
     """Trains `vit_classifier(10, "vit_digits")` on the digits.
@@ -80,7 +80,9 @@ def train_vit_digits(
         label_smoothing: float. Label smoothing of the cross-entropy.
         seed: int. Seeds Keras (weights, shuffling) and the split.
         jit_compile: passed to `model.compile`.
-        verbose: `model.fit` verbosity (1: progress bars).
+        verbose: the progress shown (`training.fit_progress`): `"auto"`
+            (a live bar on a terminal, one line per epoch otherwise),
+            `"bar"`, `"epoch"`, `"none"`, or Keras's 0, 1, 2.
         validation_freq: int. Evaluate the held-out images every this
             many epochs (it does not change the training).
 
@@ -97,7 +99,9 @@ def train_vit_digits(
     import keras
 
     from keras_attn import models
+    from keras_attn.training import fit_progress
 
+    fit_verbose, callbacks = fit_progress(verbose)
     keras.utils.set_random_seed(seed)
     x_train, x_test, y_train, y_test = load_digits_split(seed)
     one_hot = np.eye(10, dtype="float32")
@@ -121,7 +125,8 @@ def train_vit_digits(
         epochs=epochs,
         validation_data=(x_test, one_hot[y_test]),
         validation_freq=validation_freq,
-        verbose=verbose,
+        verbose=fit_verbose,
+        callbacks=callbacks,
     )
     return model, history
 
@@ -147,6 +152,11 @@ def plot_training(history, path):
 def plot_digit_attention(model, images, labels, path, count=8):
     """The class token's attention rollout over `count` digits, as a PNG.
 
+    Each digit is drawn twice, side by side: the image in grey, then the
+    rollout of the class token over its patches on one colour scale for
+    the whole figure, with a colour bar (the share of the class token's
+    attention that reaches each patch).
+
     Example:
 
     >>> import os, tempfile
@@ -163,28 +173,71 @@ def plot_digit_attention(model, images, labels, path, count=8):
 
     plt = viz._pyplot()
     images, labels = images[:count], labels[:count]
+    count = len(images)
     maps = models.attention_maps(model, images)
     rollout = viz.attention_rollout(maps)  # (count, T, T)
     predicted = np.argmax(model.predict(images, verbose=0), axis=-1)
-    columns = min(count, 4)
-    rows = int(np.ceil(count / columns))
-    figure, axes = plt.subplots(
-        rows, columns, figsize=(2.5 * columns, 2.7 * rows), squeeze=False
+    height, width = images.shape[1:3]
+    patch = height // int(np.sqrt(rollout.shape[-1] - 1))
+    shares = np.stack(
+        [
+            viz.upsample_attention(rollout[i, 0, 1:], (height, width), patch)
+            for i in range(count)
+        ]
     )
-    for index, ax in enumerate(axes.flat):
+    shares = shares / shares.sum(axis=(1, 2), keepdims=True) * patch**2
+    pairs = min(count, 4)
+    rows = int(np.ceil(count / pairs))
+    figure, axes = plt.subplots(
+        rows,
+        2 * pairs,
+        figsize=(2.2 * 2 * pairs, 2.5 * rows),
+        squeeze=False,
+        layout="constrained",
+    )
+    top = float(shares.max())
+    drawn = None
+    for index in range(rows * pairs):
+        digit, heat = axes.flat[2 * index], axes.flat[2 * index + 1]
+        digit.axis("off")
+        heat.axis("off")
         if index >= count:
-            ax.axis("off")
             continue
-        viz.plot_image_attention(
-            images[index, ..., 0],
-            rollout[index, 0, 1:],  # the class token over the patches
-            patch_size=2,
-            ax=ax,
-            title=f"true {labels[index]}, predicted {predicted[index]}",
+        digit.imshow(images[index, ..., 0], cmap="gray_r")
+        digit.set_title(
+            f"true {labels[index]}, predicted {predicted[index]}", fontsize=9
         )
+        drawn = heat.imshow(shares[index], cmap="inferno", vmin=0.0, vmax=top)
+        heat.set_title("attention", fontsize=9)
+    colorbar = figure.colorbar(drawn, ax=axes, shrink=0.8)
+    colorbar.set_label("share of the class token's attention per patch")
     figure.suptitle("Where the class token looks (attention rollout)")
-    figure.savefig(path, dpi=90, bbox_inches="tight")
+    figure.savefig(path, dpi=90)
     plt.close(figure)
+
+
+def _mediapipe_file(model, output, say):
+    """The float32 model with the metadata MediaPipe's ImageClassifier
+    reads: RGB pixels 0..255 in (averaged to grey and scaled to 0..1
+    inside the file), the digit names, probabilities out."""
+    from keras_attn.export import to_mediapipe
+
+    name = "vit_digits_mediapipe.tflite"
+    say(
+        f"[4/5] Writing {name}: an app passes an image to MediaPipe's "
+        "ImageClassifier and gets the digit's name and probability"
+    )
+    to_mediapipe(
+        model,
+        output / name,
+        "image_classifier",
+        labels=[str(digit) for digit in range(10)],
+        normalization=(0.0, 255.0),
+        grayscale="mean",
+        probabilities=True,
+        measure_latency=False,
+    )
+    return name
 
 
 def run(
@@ -194,11 +247,13 @@ def run(
     calibration_images=200,
     num_threads=2,
     verbose=1,
+    progress="auto",
 ):
     """Trains, exports and checks the digits ViT; returns the results.
 
     Writes to `output`: `vit_digits.keras`, `vit_digits_float32.tflite`,
-    `vit_digits_int8.tflite`, `results.json` (the table's rows),
+    `vit_digits_int8.tflite`, `vit_digits_mediapipe.tflite` (for
+    MediaPipe's `ImageClassifier`), `results.json` (the table's rows),
     `training_curves.png` and `attention_maps.png`.
 
     Args:
@@ -207,7 +262,11 @@ def run(
         seed: int. Seeds the split, the weights and the shuffling.
         calibration_images: int. Training images that calibrate int8.
         num_threads: int. LiteRT interpreter threads.
-        verbose: 1 for progress bars and the table, 0 for silence.
+        verbose: 1 for progress and the table, 0 for silence.
+        progress: with `verbose`, how training and the LiteRT runs show
+            progress: `"auto"` (a live bar on a terminal, one line per
+            epoch and none per image otherwise), `"bar"`, `"epoch"`,
+            `"none"`.
 
     Returns:
         `{"rows": [...], "output": str, "files": {...}}`; each row has
@@ -224,6 +283,9 @@ def run(
     """
     import keras
 
+    from keras_attn.training.progress import resolve_progress
+
+    progress = resolve_progress(progress) if verbose else "none"
     output = pathlib.Path(output).resolve()
     output.mkdir(parents=True, exist_ok=True)
     x_train, x_test, y_train, y_test = load_digits_split(seed)
@@ -233,12 +295,12 @@ def run(
             print(f"\n{message}", flush=True)
 
     say(
-        f"[1/4] Training vit_digits with model.fit on {len(x_train)} of "
+        f"[1/5] Training vit_digits with model.fit on {len(x_train)} of "
         f"scikit-learn's 8x8 digits ({len(x_test)} held out), "
         f"{epochs} epochs"
     )
     recipe = dict(DIGITS_RECIPE, epochs=epochs)
-    model, history = train_vit_digits(**recipe, seed=seed, verbose=verbose)
+    model, history = train_vit_digits(**recipe, seed=seed, verbose=progress)
     keras_path = output / "vit_digits.keras"
     model.save(keras_path)
     row, keras_logits = keras_row(
@@ -249,7 +311,7 @@ def run(
     for step, (label, quantization) in enumerate(variants, start=2):
         path = output / f"vit_digits_{label}.tflite"
         say(
-            f"[{step}/4] Exporting {label} to {path.name} and running it "
+            f"[{step}/5] Exporting {label} to {path.name} and running it "
             f"with the LiteRT interpreter on the {len(x_test)} held-out "
             "images"
         )
@@ -263,14 +325,15 @@ def run(
                 y_test,
                 keras_logits,
                 num_threads,
-                verbose,
+                progress == "bar",
                 quantization=quantization,
                 representative_data={"images": x_train[:calibration_images]},
             )
         )
 
-    say("[4/4] Drawing the training curves and attention maps")
     files = {row["name"]: row["file"] for row in rows}
+    files["MediaPipe ImageClassifier"] = _mediapipe_file(model, output, say)
+    say("[5/5] Drawing the training curves and attention maps")
     plot_training(history, output / "training_curves.png")
     plot_digit_attention(model, x_test, y_test, output / "attention_maps.png")
     files["training curves"] = "training_curves.png"

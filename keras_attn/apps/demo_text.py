@@ -41,11 +41,15 @@ def run_text(
     num_threads=2,
     verbose=1,
     checkpoint=None,
+    progress="auto",
+    text_column=None,
+    label_column="label",
 ):
     """The demo's text part: MiniLM fine-tuned on a TSV slice, to LiteRT.
 
-    Takes `rows` rows of `text_data` (a `label<TAB>sentence` file, such as
-    SST-2's), chosen with `seed`; fine-tunes all-MiniLM-L6-v2 on four
+    Takes `rows` rows of `text_data` (a `.tsv` or `.csv` with a header,
+    such as SST-2's `label<TAB>sentence`; labels are class ids or names),
+    chosen with `seed`; fine-tunes all-MiniLM-L6-v2 on four
     fifths with the `keras-attn train text-classifier` job, exports it as
     float32, as dynamic-range int8 (int8 weights, float activations) and
     as full int8 (calibrated on up to 200 training rows; it costs a BERT
@@ -61,6 +65,10 @@ def run_text(
         num_threads: LiteRT interpreter threads.
         verbose: 1 for progress and the table.
         checkpoint: a local BERT folder; defaults to `minilm_checkpoint()`.
+        progress: with `verbose`, how the fine-tuning and the LiteRT runs
+            show progress (see `run`).
+        text_column, label_column: the columns of `text_data` (see
+            `keras_attn.data.read_labelled_texts`).
 
     Returns:
         `{"rows": [...], ...}` like `run`, or None (saying why) when no
@@ -78,9 +86,14 @@ def run_text(
             flush=True,
         )
         return None
+    from keras_attn.training.progress import resolve_progress
+
+    progress = resolve_progress(progress) if verbose else "none"
     folder = pathlib.Path(output).resolve() / "text"
     folder.mkdir(parents=True, exist_ok=True)
-    texts, labels, splits = _text_splits(text_data, folder, rows, seed)
+    texts, labels, splits = _text_splits(
+        text_data, folder, rows, seed, (text_column, label_column)
+    )
     held = len(splits["eval"])
     if verbose:
         print(
@@ -89,7 +102,7 @@ def run_text(
             flush=True,
         )
     model, preprocessor = _fine_tune_text(
-        folder, checkpoint, sequence_length, epochs, seed, verbose
+        folder, checkpoint, sequence_length, epochs, seed, progress
     )
 
     def tokenize(indices):  # the model's int32 inputs for these rows
@@ -117,7 +130,7 @@ def run_text(
         calibration,
         sequence_length,
         num_threads,
-        verbose,
+        (verbose, progress == "bar"),
     )
     results = {
         "task": f"{text_data}: {len(splits['train'])} rows fine-tuned, "
@@ -132,7 +145,9 @@ def run_text(
     return results
 
 
-def _fine_tune_text(folder, checkpoint, sequence_length, epochs, seed, verbose):
+def _fine_tune_text(
+    folder, checkpoint, sequence_length, epochs, seed, progress
+):
     """Runs the `keras-attn train text-classifier` job on the splits in
     `folder` from `checkpoint`; the fine-tuned model and its
     preprocessor, read back from the job's files."""
@@ -153,7 +168,7 @@ def _fine_tune_text(folder, checkpoint, sequence_length, epochs, seed, verbose):
         batch_size=32,
         learning_rate=5e-5,
         seed=seed,
-        verbose=2 if verbose else 0,
+        verbose=progress,
     )
     shutil.rmtree(folder / "logs", ignore_errors=True)
     model = keras.saving.load_model(folder / "model.keras")
@@ -169,10 +184,12 @@ def _text_litert_rows(
     calibration,
     sequence_length,
     num_threads,
-    verbose,
+    shown,
 ):
     """The text model exported as float32, dynamic-range int8 and full
-    int8 (calibrated on `calibration`), each file run on `features`."""
+    int8 (calibrated on `calibration`), each file run on `features`;
+    `shown`: `(verbose, bar)`."""
+    verbose, bar = shown
     rows = []
     for label, quantization in (
         ("float32", None),
@@ -192,7 +209,7 @@ def _text_litert_rows(
                 references,
                 keras_logits,
                 num_threads,
-                verbose,
+                bar,
                 quantization=quantization,
                 representative_data=calibration if label == "int8" else None,
                 sequence_length=sequence_length,
@@ -201,19 +218,22 @@ def _text_litert_rows(
     return rows
 
 
-def _text_splits(text_data, folder, rows, seed):
-    """`(texts, labels, splits)`: `rows` rows of the TSV `text_data`
-    chosen with `seed`, a fifth held out; `splits` maps "eval" and
-    "train" to row indices, also written as `folder/{eval,train}.tsv`."""
+def _text_splits(text_data, folder, rows, seed, columns):
+    """`(texts, labels, splits)`: `rows` rows of `text_data` (read with
+    `columns`, the text and label column names) chosen with `seed`, a
+    fifth held out; `splits` maps "eval" and "train" to row indices, also
+    written as `folder/{eval,train}.tsv` (`label<TAB>sentence`, the class
+    names, whitespace in texts made single spaces)."""
     from keras_attn import data
 
-    texts, labels = data.read_text_classification(text_data)
+    texts, labels, classes = data.read_labelled_texts(text_data, *columns)
     order = np.random.default_rng(seed).permutation(len(texts))[:rows]
     held = max(1, len(order) // 5)
     splits = {"eval": order[:held], "train": order[held:]}
     for name, indices in splits.items():
         lines = ["label\tsentence"] + [
-            f"{labels[i]}\t{texts[i]}" for i in indices
+            f"{classes[labels[i]]}\t{' '.join(texts[i].split())}"
+            for i in indices
         ]
         (folder / f"{name}.tsv").write_text("\n".join(lines) + "\n")
     return texts, labels, splits

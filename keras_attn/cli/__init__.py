@@ -3,28 +3,59 @@
 Installed as the `keras-attn` script; `main` runs it from Python with a
 list of arguments and returns the exit status. Commands:
 
-- `keras-attn demo`: the quick start (digits ViT to LiteRT, no download);
+- `keras-attn demo`: the quick start (digits ViT to LiteRT and MediaPipe,
+  no download);
 - `keras-attn train {text-classifier,translator,vit}`: the training jobs;
-- `keras-attn export MODEL.keras --to {saved_model,tflite} --output PATH`;
-- `keras-attn inspect MODEL.tflite`: inputs, outputs, ops, size;
+- `keras-attn export MODEL.keras --to {saved_model,tflite} --output PATH`
+  (`--mediapipe TASK` for MediaPipe Tasks, `--accelerators gpu,npu`);
+- `keras-attn inspect MODEL.tflite [--accelerators]`: inputs, outputs,
+  ops, size, metadata, and where the file runs;
 - `keras-attn version`.
 
 Floor 5 (an application). Importing it loads neither TensorFlow nor
-Keras: `parser` builds the arguments, then the command's function in
-`commands` imports what it needs, so `keras-attn --help` answers at once.
+Keras: `parser` builds the arguments and `checks` checks the files and
+flags, then the command's function in `commands` imports what it needs,
+so `keras-attn --help` and mistakes answer at once. TensorFlow's C++
+start-up logs are hidden unless `--verbose` (`_quiet`).
 """
 
+import contextlib
 import sys
+import warnings
 
+from keras_attn.cli._quiet import quiet_logs
+from keras_attn.cli.checks import UsageError
+from keras_attn.cli.checks import check
 from keras_attn.cli.parser import build_parser
 
 __all__ = ["build_parser", "main"]
 
 
+@contextlib.contextmanager
+def _one_line_warnings(program):
+    """Python warnings as `keras-attn ...: warning: ...`, one line each."""
+    original = warnings.formatwarning
+
+    def format_warning(message, category, *args, **kwargs):
+        return f"{program}: warning: {' '.join(str(message).split())}\n"
+
+    warnings.formatwarning = format_warning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = original
+
+
 def main(argv=None):
     """Runs `keras-attn` with `argv` (default: `sys.argv[1:]`); returns
-    the exit status. Bad arguments exit through `SystemExit` with
-    argparse's message, as the script does.
+    the exit status.
+
+    A bad flag, file or value (argparse's errors and `checks.check`'s,
+    and what the loaded model shows, such as `--calibration` arrays that
+    are not its inputs) prints one line naming the flag on stderr and
+    exits through `SystemExit(2)`, as the script does, before any
+    training or export starts. A failure of the work itself (a damaged
+    file, operators LiteRT lacks) prints one line and returns 2.
 
     Example: export a small model to LiteRT, then inspect the file.
 
@@ -51,7 +82,17 @@ def main(argv=None):
     (0, True)
     """
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    program = " ".join(
+        ["keras-attn", args.command] + ([args.job] if "job" in args else [])
+    )
+    try:
+        check(args)
+        with quiet_logs(args.verbose is True), _one_line_warnings(program):
+            return args.func(args)
+    except UsageError as error:
+        message = " ".join(str(error).split())
+        print(f"{program}: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -1,10 +1,33 @@
 """What each `keras-attn` command does, given its parsed arguments.
 
 Every function imports TensorFlow, Keras and the library inside itself,
-after the arguments are parsed (`keras_attn.cli.parser`).
+after the arguments are parsed and checked (`keras_attn.cli.parser`,
+`keras_attn.cli.checks`). What only the loaded model can say (its input
+names, its channels) raises `checks.UsageError` before any export starts;
+a failure of the work itself is one line on stderr and exit status 2.
 """
 
 import sys
+
+
+def _progress(args):
+    """`--progress`, or the old `--verbose 0|1|2` of `train`."""
+    if getattr(args, "progress", None):
+        return args.progress
+    old = getattr(args, "fit_verbose", None)
+    return {0: "none", 1: "bar", 2: "epoch"}.get(old, "auto")
+
+
+def _fail(args, error):
+    """One line on stderr for a failure of the work; exit status 2."""
+    name = " ".join(
+        part
+        for part in ("keras-attn", args.command, getattr(args, "job", ""))
+        if part
+    )
+    message = " ".join(str(error).split())
+    print(f"{name}: error: {message}", file=sys.stderr)
+    return 2
 
 
 def demo(args):
@@ -15,6 +38,7 @@ def demo(args):
         epochs=args.epochs,
         seed=args.seed,
         num_threads=args.threads,
+        progress=_progress(args),
     )
     if args.text_data:
         demo.run_text(
@@ -23,6 +47,9 @@ def demo(args):
             rows=args.text_rows,
             seed=args.seed,
             num_threads=args.threads,
+            progress=_progress(args),
+            text_column=args.text_column,
+            label_column=args.label_column or "label",
         )
     return 0
 
@@ -40,43 +67,130 @@ def version(args):
 
 
 def _load_for_export(path):
-    """A `.keras` model, or a Translator from its saved folder."""
+    """A `.keras` model, or a Translator from its saved folder (the path
+    is checked already)."""
     import pathlib
+
+    from keras_attn.cli.checks import UsageError
 
     path = pathlib.Path(path)
     if path.is_dir():
-        if not (path / "translator.json").is_file():
-            raise SystemExit(
-                f"keras-attn export: {path} is a folder without "
-                "translator.json; expected a .keras file or a folder written "
-                "by Translator.save."
-            )
         from keras_attn.models import Translator
 
         try:
             return Translator.load(path)
         except ValueError as error:
-            raise SystemExit(f"keras-attn export: {error}") from None
-    if path.suffix != ".keras" or not path.is_file():
-        raise SystemExit(
-            f"keras-attn export: expected an existing .keras file or a "
-            f"Translator folder; received {str(path)!r}."
-        )
+            raise UsageError("MODEL", str(error)) from None
     from keras_attn import load_model
 
     try:
         return load_model(path)  # safe_mode stays on
     except ValueError as error:  # CorruptModelError, or safe mode's refusal
-        raise SystemExit(f"keras-attn export: {error}") from None
+        raise UsageError("MODEL", str(error)) from None
 
 
-def _calibration(path):
+def _calibration(path, model):
+    """The `--calibration` arrays, one per model input, checked."""
     import numpy as np
+
+    from keras_attn.cli.checks import UsageError
 
     if path is None:
         return None
-    with np.load(path) as stored:
-        return {key: stored[key] for key in stored.files}
+    try:
+        with np.load(path) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+    except (OSError, ValueError, EOFError) as error:
+        raise UsageError(
+            "--calibration", f"{path} is not a NumPy .npz file: {error}"
+        ) from None
+    inputs = [tensor.name.split(":")[0] for tensor in model.inputs]
+    if sorted(arrays) != sorted(inputs):
+        raise UsageError(
+            "--calibration",
+            f"{path} holds the arrays {sorted(arrays)}; expected one per "
+            f"model input, named {sorted(inputs)}",
+        )
+    empty = [
+        key for key, value in arrays.items() if value.ndim < 1 or not len(value)
+    ]
+    if empty:
+        raise UsageError(
+            "--calibration",
+            f"{path}: {empty} hold no examples (examples along the first axis)",
+        )
+    return arrays
+
+
+def _check_channels(args, model):
+    """`--grayscale` against the model's image channels."""
+    from keras_attn.cli.checks import UsageError
+
+    if not (args.mediapipe or "").startswith("image"):
+        return
+    channels = model.inputs[0].shape[-1]
+    if channels == 1 and args.grayscale is None:
+        raise UsageError(
+            "--grayscale",
+            "the model takes one channel; MediaPipe gives RGB: choose how "
+            "the file makes it grey (mean or luma)",
+        )
+    if channels != 1 and args.grayscale is not None:
+        raise UsageError(
+            "--grayscale",
+            f"applies to a model of one channel; this one takes {channels}",
+        )
+
+
+def _saved_model(args, model):
+    from keras_attn import export
+
+    preprocessor = None
+    if args.preprocessor:
+        from keras_attn.models import load_bert_preprocessor
+
+        preprocessor = load_bert_preprocessor(
+            args.preprocessor, sequence_length=args.sequence_length or 128
+        )
+    return export.to_saved_model(
+        model,
+        args.output,
+        preprocessor=preprocessor,
+        sequence_length=args.sequence_length,
+    )
+
+
+def _tflite(args, model):
+    from keras_attn import export
+    from keras_attn.models import Translator
+
+    options = dict(num_threads=args.threads)
+    if not isinstance(model, Translator):
+        options.update(
+            quantization=args.quantize,
+            representative_data=_calibration(args.calibration, model),
+            accelerators=args.accelerators,
+            soc_models=args.soc,
+        )
+    if args.mediapipe:
+        _check_channels(args, model)
+        return export.to_mediapipe(
+            model,
+            args.output,
+            args.mediapipe,
+            labels=args.labels,
+            vocabulary=args.vocab,
+            normalization=args.normalization,
+            grayscale=args.grayscale,
+            sequence_length=args.sequence_length or 128,
+            probabilities=args.probabilities,
+            **options,
+        )
+    if not isinstance(model, Translator):
+        options.update(batch_size=args.batch_size, allow_flex=args.allow_flex)
+    return export.to_tflite(
+        model, args.output, sequence_length=args.sequence_length, **options
+    )
 
 
 def export(args):
@@ -84,48 +198,24 @@ def export(args):
     from keras_attn.models import Translator
 
     model = _load_for_export(args.model)
-    if args.to == "saved_model":
-        if isinstance(model, Translator):
-            raise SystemExit(
-                "keras-attn export: a Translator exports to tflite (the "
-                "on-device translator); save its model.keras for SavedModel."
-            )
-        if args.quantize:
-            raise SystemExit("keras-attn export: --quantize applies to tflite.")
-        preprocessor = None
-        if args.preprocessor:
-            from keras_attn.models import load_bert_preprocessor
+    try:
+        if args.to == "saved_model":
+            if isinstance(model, Translator):
+                from keras_attn.cli.checks import UsageError
 
-            preprocessor = load_bert_preprocessor(
-                args.preprocessor, sequence_length=args.sequence_length or 128
-            )
-        report = export.to_saved_model(
-            model,
-            args.output,
-            preprocessor=preprocessor,
-            sequence_length=args.sequence_length,
-        )
-    else:
-        options = {}
-        if not isinstance(model, Translator):
-            options = dict(
-                quantization=args.quantize,
-                representative_data=_calibration(args.calibration),
-                batch_size=args.batch_size,
-                allow_flex=args.allow_flex,
-            )
-        try:
-            report = export.to_tflite(
-                model,
-                args.output,
-                sequence_length=args.sequence_length,
-                num_threads=args.threads,
-                **options,
-            )
-        except export.UnsupportedOpsError as error:
-            print(f"keras-attn export: {error}", file=sys.stderr)
-            return 2
+                raise UsageError(
+                    "--to",
+                    "a Translator exports to tflite (the on-device "
+                    "translator); save its model.keras for SavedModel",
+                )
+            report = _saved_model(args, model)
+        else:
+            report = _tflite(args, model)
+    except (export.UnsupportedOpsError, OSError, ValueError) as error:
+        return _fail(args, error)
     print(report)
+    if args.mediapipe:
+        print(f"MediaPipe {args.mediapipe} file written to {args.output}")
     if args.report:
         report.save(args.report)
         print(f"report written to {args.report}")
@@ -139,15 +229,40 @@ def inspect(args):
     try:
         info = inspect_tflite(args.file)
     except (OSError, ValueError) as error:
-        print(f"keras-attn inspect: {error}", file=sys.stderr)
-        return 2
+        return _fail(args, error)
     print(format_inspection(info))
+    if args.accelerators:
+        from keras_attn.export import accelerators
+
+        checks = accelerators.check_accelerators(
+            args.file, None, args.accelerators, args.soc
+        )
+        print("accelerators (compiled, not run: no inputs given)")
+        print(accelerators.format_checks(checks))
     return 0
 
 
+def _check_preset(args, presets):
+    from keras_attn.cli.checks import UsageError
+
+    if args.preset is not None and args.preset not in presets:
+        raise UsageError(
+            "--preset",
+            f"expected one of {', '.join(sorted(presets))} for {args.job}; "
+            f"got {args.preset!r}",
+        )
+
+
 def train(args):
+    from keras_attn import models
     from keras_attn.apps import jobs
 
+    presets = {
+        "text-classifier": models.BERT_PRESETS,
+        "translator": models.TRANSLATOR_PRESETS,
+        "vit": models.VIT_PRESETS,
+    }
+    _check_preset(args, presets[args.job])
     options = dict(
         strategy=args.strategy,
         precision=args.precision,
@@ -156,7 +271,7 @@ def train(args):
         learning_rate=args.learning_rate,
         validation_freq=args.validation_freq,
         seed=args.seed,
-        verbose=args.verbose,
+        verbose=_progress(args),
     )
     if args.learning_rate is None:
         del options["learning_rate"]  # each job's own default
@@ -171,6 +286,8 @@ def train(args):
                 vocabulary_size=args.vocabulary_size,
                 sequence_length=args.sequence_length,
                 pooling=args.pooling,
+                text_column=args.text_column,
+                label_column=args.label_column or "label",
                 **options,
             )
         elif args.job == "translator":
@@ -196,6 +313,5 @@ def train(args):
                 **options,
             )
     except (OSError, ValueError) as error:
-        print(f"keras-attn train {args.job}: {error}", file=sys.stderr)
-        return 2
+        return _fail(args, error)
     return 0

@@ -2,154 +2,272 @@
 
 `build_parser` only names the commands and their options; each command's
 function in `keras_attn.cli.commands` imports what it needs when it runs,
-so `keras-attn --help` and argument errors answer at once.
+so `keras-attn --help` and argument errors answer at once. Every error is
+one line on stderr that names the argument, with exit status 2 (`Parser`);
+`keras_attn.cli.checks` then checks files and flags that go together.
+The `train` command's options are in `train_parser`, the value types and
+options several commands share in `options`.
 """
 
 import argparse
 
-from keras_attn._choices import PRECISIONS
-from keras_attn._choices import STRATEGIES
+from keras_attn._choices import ACCELERATORS
+from keras_attn._choices import GRAYSCALE
+from keras_attn._choices import MEDIAPIPE_TASKS
+from keras_attn._choices import PROGRESS
+from keras_attn._choices import QUALCOMM_SOCS
+from keras_attn._choices import QUANTIZATIONS
 from keras_attn.cli import commands as actions
+from keras_attn.cli.options import PROGRESS_HELP
+from keras_attn.cli.options import VERBOSE_HELP
+from keras_attn.cli.options import accelerator_list
+from keras_attn.cli.options import add_text_columns
+from keras_attn.cli.options import logs_parent
+from keras_attn.cli.options import non_negative_int
+from keras_attn.cli.options import normalization
+from keras_attn.cli.options import positive_int
+from keras_attn.cli.options import soc_list
+from keras_attn.cli.train_parser import add_train
 
 
-def _add_train(commands):
-    train = commands.add_parser(
-        "train",
-        help="train a text classifier, a translator or a ViT with model.fit",
+class Parser(argparse.ArgumentParser):
+    """argparse, with every error on one line (no usage block)."""
+
+    def error(self, message):
+        message = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
+# -- Commands --------------------------------------------------------------
+
+
+def _add_demo(commands, logs):
+    demo = commands.add_parser(
+        "demo",
+        parents=[logs],
+        help="train a ViT on the bundled digits, export it to LiteRT, check it",
         description=(
-            "Trains with model.fit under a tf.distribute strategy and "
-            "writes model.keras, history.json, metrics.json, "
-            "eval_predictions.tsv, training_curves.png and TensorBoard "
-            "logs to --output. Run the same command again after a crash "
-            "to resume from the last completed epoch."
+            "Trains vit_digits with model.fit on scikit-learn's bundled 8x8 "
+            "digits, exports it to LiteRT as float32 and full int8, runs "
+            "both with the LiteRT interpreter on the held-out images and "
+            "prints accuracy, difference from Keras, size and latency; "
+            "also writes a MediaPipe-ready image classifier. Needs no "
+            "download."
         ),
     )
-    jobs = train.add_subparsers(dest="job", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--output", required=True, help="folder to write")
-    common.add_argument("--strategy", choices=STRATEGIES, default="auto")
-    common.add_argument("--precision", choices=PRECISIONS, default="float32")
-    common.add_argument("--epochs", type=_positive, default=3)
-    common.add_argument(
-        "--batch-size",
-        type=_positive,
-        default=32,
-        help="global batch, split across replicas (default 32)",
+    demo.add_argument(
+        "--output",
+        default="keras-attn-demo",
+        metavar="FOLDER",
+        help="folder for the model, .tflite files, results and pictures "
+        "(default: %(default)s)",
     )
-    common.add_argument("--learning-rate", type=float, default=None)
-    common.add_argument(
-        "--validation-freq",
-        type=_positive,
-        default=1,
-        help="evaluate the held-out data every N epochs (default 1)",
+    demo.add_argument(
+        "--epochs",
+        type=positive_int,
+        metavar="N",
+        default=40,
+        help="training epochs of the ViT (default %(default)s: about 98%% "
+        "held-out accuracy)",
     )
-    common.add_argument("--seed", type=int, default=0)
-    common.add_argument("--preset", default=None)
-    common.add_argument(
-        "--verbose", type=int, choices=[0, 1, 2], default=1, help="fit's"
+    demo.add_argument(
+        "--seed",
+        type=non_negative_int,
+        metavar="N",
+        default=0,
+        help="seeds the split, the weights and the shuffling (default "
+        "%(default)s)",
     )
-
-    text = jobs.add_parser(
-        "text-classifier",
-        parents=[common],
-        help="a BERT classifier on a label<TAB>sentence TSV or CSV",
+    demo.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        default=2,
+        help="LiteRT interpreter threads (default %(default)s)",
     )
-    text.add_argument("--train", required=True, help="TSV or CSV with header")
-    text.add_argument("--eval", help="held-out TSV or CSV (default: 10%%)")
-    text.add_argument(
-        "--pretrained",
-        help="a local Hugging Face BERT folder to fine-tune; without it "
-        "a --preset BERT (default bert_tiny) is trained from scratch",
+    demo.add_argument(
+        "--progress",
+        choices=PROGRESS,
+        default="auto",
+        help=PROGRESS_HELP,
     )
-    text.add_argument("--vocabulary-size", type=_positive, default=8000)
-    text.add_argument("--sequence-length", type=_positive, default=128)
-    text.add_argument("--pooling", choices=["pooled", "mean"], default="pooled")
-
-    translator = jobs.add_parser(
-        "translator",
-        parents=[common],
-        help="the Transformer translator on a source<TAB>target TSV",
+    demo.add_argument(
+        "--text-data",
+        metavar="FILE",
+        help="a .tsv or .csv of labelled sentences (for example SST-2's "
+        "train.tsv): with the all-MiniLM-L6-v2 package installed, also "
+        "fine-tune it on a slice and check its LiteRT and MediaPipe files",
     )
-    translator.add_argument("--train", required=True, help="TSV of pairs")
-    translator.add_argument("--eval", help="held-out TSV (default: 10%%)")
-    translator.add_argument("--vocabulary-size", type=_positive, default=2000)
-    translator.add_argument("--max-length", type=_positive, default=32)
-    translator.add_argument("--max-pairs", type=_positive, default=None)
-    translator.add_argument("--beam-size", type=_positive, default=1)
-
-    vit = jobs.add_parser(
-        "vit",
-        parents=[common],
-        help="a Vision Transformer on digits, CIFAR-10 or an image folder",
+    demo.add_argument(
+        "--text-rows",
+        type=positive_int,
+        metavar="N",
+        default=2000,
+        help="rows of --text-data used, a fifth held out (default "
+        "%(default)s, at least 10)",
     )
-    vit.add_argument(
-        "--dataset",
-        required=True,
-        help="digits (bundled with scikit-learn), cifar10 (TensorFlow "
-        "Datasets) or a folder with one subfolder of images per class",
-    )
-    vit.add_argument("--image-size", type=_positive, default=None)
-    vit.add_argument("--data-dir", help="TensorFlow Datasets data folder")
-    vit.add_argument(
-        "--download",
-        action="store_true",
-        help="let TensorFlow Datasets download CIFAR-10 (163 MB)",
-    )
-    train.set_defaults(func=actions.train)
+    add_text_columns(demo, "--text-data")
+    demo.set_defaults(func=actions.demo)
 
 
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text}")
-    return value
-
-
-def _add_export(commands):
+def _add_export(commands, logs):
     parser = commands.add_parser(
         "export",
+        parents=[logs],
         help="export a .keras model or a Translator to TFLite or SavedModel",
         description=(
             "Exports MODEL with keras_attn.export, checks the artifact against "
             "the Keras model on sample inputs and prints the report: "
-            "operators, size, largest difference, latency."
+            "operators, size, largest difference, latency. With --mediapipe, "
+            "the .tflite file carries the metadata MediaPipe Tasks reads "
+            "(tokenizer, labels, image normalization)."
         ),
     )
-    parser.add_argument("model", help="a .keras file or a Translator folder")
     parser.add_argument(
-        "--to", choices=["tflite", "saved_model"], required=True
+        "model", metavar="MODEL", help="a .keras file or a Translator folder"
     )
     parser.add_argument(
-        "--output", required=True, help="file or folder to write"
+        "--to",
+        choices=["tflite", "saved_model"],
+        required=True,
+        help="a LiteRT .tflite file or a SavedModel folder",
     )
     parser.add_argument(
-        "--quantize", choices=["float16", "dynamic_int8", "int8"], default=None
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="the .tflite file, or the SavedModel folder, to write",
+    )
+    parser.add_argument(
+        "--quantize",
+        choices=QUANTIZATIONS,
+        default=None,
+        help="tflite: float16 or int8 weights (dynamic_int8), or int8 "
+        "weights and activations (int8, needs --calibration)",
     )
     parser.add_argument(
         "--calibration",
-        help="for int8: an .npz with one array per model input, examples "
-        "along the first axis",
+        metavar="NPZ",
+        help="for --quantize int8: an .npz with one array per model input "
+        "(named as the inputs), examples along the first axis",
     )
-    parser.add_argument("--sequence-length", type=_positive, default=None)
+    parser.add_argument(
+        "--sequence-length",
+        type=positive_int,
+        metavar="N",
+        default=None,
+        help="text models: the fixed number of tokens (default: the "
+        "model's; 128 with --mediapipe)",
+    )
     parser.add_argument(
         "--batch-size",
-        type=_positive,
+        type=positive_int,
+        metavar="N",
         default=1,
         help="fixed batch of the .tflite file (default 1)",
     )
     parser.add_argument(
         "--preprocessor",
+        metavar="FOLDER",
         help="saved_model only: a Hugging Face BERT folder (vocab.txt) "
         "whose tokenizer goes into the signature, which then takes strings",
     )
-    parser.add_argument("--allow-flex", action="store_true")
-    parser.add_argument("--threads", type=_positive, default=2)
-    parser.add_argument("--report", help="also write the report here as JSON")
-    parser.set_defaults(func=actions.export)
-    inspect = commands.add_parser(
-        "inspect", help="list a .tflite file's inputs, outputs and operators"
+    parser.add_argument(
+        "--allow-flex",
+        action="store_true",
+        help="accept Flex (select TensorFlow) operators",
     )
-    inspect.add_argument("file")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        default=2,
+        help="interpreter threads of the check (default 2)",
+    )
+    parser.add_argument(
+        "--report", metavar="JSON", help="also write the report here"
+    )
+    mediapipe = parser.add_argument_group("MediaPipe Tasks (with --to tflite)")
+    mediapipe.add_argument(
+        "--mediapipe",
+        choices=MEDIAPIPE_TASKS,
+        metavar="TASK",
+        help="write a file MediaPipe Tasks runs as it is, for the task "
+        f"{', '.join(MEDIAPIPE_TASKS)}",
+    )
+    mediapipe.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="classifiers: the class names in output order, one a line "
+        "or a JSON list (default: classes.json beside MODEL)",
+    )
+    mediapipe.add_argument(
+        "--vocab",
+        metavar="FOLDER_OR_FILE",
+        help="text tasks: the checkpoint folder (vocab.txt, "
+        "tokenizer_config.json) or a vocab.txt (default: MODEL's folder "
+        "when it holds vocab.txt)",
+    )
+    mediapipe.add_argument(
+        "--normalization",
+        type=normalization,
+        metavar="MEAN,STD",
+        help="image tasks: the model's input is (pixel - MEAN) / STD of "
+        "0..255 pixels; 0,255 for keras-attn's ViTs (inputs in [0, 1])",
+    )
+    mediapipe.add_argument(
+        "--grayscale",
+        choices=GRAYSCALE,
+        help="image tasks, a model of one channel: MediaPipe's RGB made grey "
+        "inside the file, as the channels' mean or as luma (0.299 R + "
+        "0.587 G + 0.114 B)",
+    )
+    mediapipe.add_argument(
+        "--probabilities",
+        action="store_true",
+        help="classifiers: a softmax inside the file, so MediaPipe reports "
+        "probabilities (default: the model's logits)",
+    )
+    where = parser.add_argument_group("phone accelerators (with --to tflite)")
+    where.add_argument(
+        "--accelerators",
+        type=accelerator_list,
+        metavar="gpu,npu",
+        help="also compile the file for LiteRT's GPU accelerator and "
+        "Qualcomm's NPU and report what runs there",
+    )
+    where.add_argument(
+        "--soc",
+        type=soc_list,
+        metavar="SOC,...",
+        help="the Qualcomm SoCs of the NPU check (default: all of "
+        f"{','.join(QUALCOMM_SOCS)})",
+    )
+    parser.set_defaults(func=actions.export)
+
+
+def _add_inspect(commands, logs):
+    inspect = commands.add_parser(
+        "inspect",
+        parents=[logs],
+        help="list a .tflite file's inputs, outputs, operators and metadata",
+    )
+    inspect.add_argument("file", metavar="FILE", help="a .tflite file")
+    inspect.add_argument(
+        "--accelerators",
+        type=accelerator_list,
+        nargs="?",
+        const=ACCELERATORS,
+        metavar="gpu,npu",
+        help="also compile FILE for LiteRT's GPU accelerator and Qualcomm's "
+        "NPU (both without a value) and print what runs there",
+    )
+    inspect.add_argument(
+        "--soc",
+        type=soc_list,
+        metavar="SOC,...",
+        help="the Qualcomm SoCs of the NPU check (default: all)",
+    )
     inspect.set_defaults(func=actions.inspect)
 
 
@@ -163,54 +281,24 @@ def build_parser():
     ...     ["export", "model.keras", "--to", "tflite", "--quantize",
     ...      "dynamic_int8", "--output", "model.tflite"]
     ... )
-    >>> args.to, args.quantize, args.output
-    ('tflite', 'dynamic_int8', 'model.tflite')
+    >>> args.to, args.quantize, args.output, args.verbose
+    ('tflite', 'dynamic_int8', 'model.tflite', False)
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="keras-attn",
         description="Keras 3 attention layers and models.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo",
-        help="train a ViT on the bundled digits, export it to LiteRT, check it",
-        description=(
-            "Trains vit_digits with model.fit on scikit-learn's bundled 8x8 "
-            "digits, exports it to LiteRT as float32 and full int8, runs "
-            "both with the LiteRT interpreter on the held-out images and "
-            "prints accuracy, difference from Keras, size and latency. "
-            "Needs no download."
-        ),
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND"
     )
-    demo.add_argument(
-        "--output",
-        default="keras-attn-demo",
-        help="folder for the model, .tflite files, results and pictures "
-        "(default: %(default)s)",
+    logs = logs_parent()
+    _add_demo(commands, logs)
+    _add_export(commands, logs)
+    _add_inspect(commands, logs)
+    add_train(commands, logs)
+    version = commands.add_parser(
+        "version", parents=[logs], help="print versions"
     )
-    demo.add_argument("--epochs", type=_positive, default=40)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument(
-        "--threads",
-        type=_positive,
-        default=2,
-        help="LiteRT interpreter threads",
-    )
-    demo.add_argument(
-        "--text-data",
-        help="a label<TAB>sentence TSV (for example SST-2's): with the "
-        "all-MiniLM-L6-v2 package installed, also fine-tune it on a slice "
-        "and check its LiteRT files",
-    )
-    demo.add_argument(
-        "--text-rows",
-        type=_positive,
-        default=2000,
-        help="rows of --text-data used, a fifth held out (default 2000)",
-    )
-    demo.set_defaults(func=actions.demo)
-    _add_export(commands)
-    _add_train(commands)
-    version = commands.add_parser("version", help="print versions")
     version.set_defaults(func=actions.version)
     return parser

@@ -2,9 +2,11 @@
 
 Three kinds of data feed the training entry points:
 
-- text classification (`text`): `read_text_classification` (a local
-  `.tsv` or `.csv` with a header, such as GLUE's SST-2) or
-  `load_tfds_text_classification` give `(texts, labels)`;
+- text classification: `read_text_classification` and
+  `read_labelled_texts` (`labelled_text`: a local `.tsv` or `.csv` with a
+  header, such as GLUE's SST-2 or a user's `review,sentiment` file, with
+  class ids or class names) or `load_tfds_text_classification` give
+  `(texts, labels)`; `text`:
   `text_classification_dataset` tokenizes them with a keras-hub
   preprocessor inside `tf.data` and trims each batch to its longest
   sentence.
@@ -22,38 +24,62 @@ default and say how to prepare the data when it is missing.
 `tensorflow_datasets` and `scikit-learn` are imported only by the
 functions that need them.
 
+The names load on first use (as `keras_attn`'s do): `import
+keras_attn.data` and `labelled_text` load no TensorFlow, so the command
+line reads a user's text file before it starts TensorFlow.
+
 Floor 3: a library of pipelines; it imports nothing of keras_attn but its
 own modules (the models it feeds are passed in, such as a preprocessor).
 """
 
-from keras_attn.data.images import digits_split
-from keras_attn.data.images import image_dataset
-from keras_attn.data.images import image_folder
-from keras_attn.data.images import load_digits
-from keras_attn.data.parallel_text import read_parallel_text
-from keras_attn.data.text import read_text_classification
-from keras_attn.data.text import text_classification_dataset
-from keras_attn.data.text import trim_to_longest
-from keras_attn.data.tfds import IMAGE_DATASETS
-from keras_attn.data.tfds import PARALLEL_TEXT_DATASETS
-from keras_attn.data.tfds import TEXT_CLASSIFICATION_DATASETS
-from keras_attn.data.tfds import load_tfds_images
-from keras_attn.data.tfds import load_tfds_parallel_text
-from keras_attn.data.tfds import load_tfds_text_classification
+# Each public name and the module that defines it, loaded on first use.
+_MODULES = {
+    "digits_split": "images",
+    "image_dataset": "images",
+    "image_folder": "images",
+    "load_digits": "images",
+    "read_parallel_text": "parallel_text",
+    "ColumnError": "labelled_text",
+    "read_labelled_texts": "labelled_text",
+    "read_text_classification": "labelled_text",
+    "text_classification_dataset": "text",
+    "trim_to_longest": "text",
+    "IMAGE_DATASETS": "tfds",
+    "PARALLEL_TEXT_DATASETS": "tfds",
+    "TEXT_CLASSIFICATION_DATASETS": "tfds",
+    "load_tfds_images": "tfds",
+    "load_tfds_parallel_text": "tfds",
+    "load_tfds_text_classification": "tfds",
+}
 
-__all__ = [
-    "IMAGE_DATASETS",
-    "PARALLEL_TEXT_DATASETS",
-    "TEXT_CLASSIFICATION_DATASETS",
-    "digits_split",
-    "image_dataset",
-    "image_folder",
-    "load_digits",
-    "load_tfds_images",
-    "load_tfds_parallel_text",
-    "load_tfds_text_classification",
-    "read_parallel_text",
-    "read_text_classification",
-    "text_classification_dataset",
-    "trim_to_longest",
-]
+__all__ = sorted(_MODULES)
+
+
+def _module(name):
+    # Spelled out (not importlib) so that tests/test_architecture.py sees
+    # each import.
+    if name == "images":
+        from keras_attn.data import images as module
+    elif name == "parallel_text":
+        from keras_attn.data import parallel_text as module
+    elif name == "labelled_text":
+        from keras_attn.data import labelled_text as module
+    elif name == "text":
+        from keras_attn.data import text as module
+    else:
+        from keras_attn.data import tfds as module
+    return module
+
+
+def __getattr__(name):
+    if name not in _MODULES:
+        raise AttributeError(
+            f"module 'keras_attn.data' has no attribute {name!r}"
+        )
+    value = getattr(_module(_MODULES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,116 +1,15 @@
-"""Text classification: a local TSV or CSV, and tokenized `tf.data`."""
+"""Text classification as tokenized `tf.data` (the files are read by
+`labelled_text`)."""
 
-import csv
-from pathlib import Path
-
-import numpy as np
 import tensorflow as tf
 
 from keras_attn.data._common import as_labels
 from keras_attn.data._common import as_texts
 from keras_attn.data._common import check_positive_int
-from keras_attn.data._common import csv_rows
-from keras_attn.data._common import parse_label
-from keras_attn.data._common import tsv_rows
 
-
-def read_text_classification(
-    path, text_column="sentence", label_column="label"
-):
-    """Reads `(texts, labels)` from a `.tsv` or `.csv` file with a header.
-
-    The first non-blank line names the columns, as in GLUE's SST-2
-    (`label<TAB>sentence`); every other non-blank line is one example
-    with exactly as many fields as the header. A `.tsv` is split on tabs
-    with no quoting (a text holding a tab is an error); a `.csv` is read
-    with Python's `csv` module, so quoted fields may hold commas, quotes
-    and line breaks. The file is UTF-8 (a byte-order mark is allowed).
-
-    Args:
-        path: str or Path. A file ending in `.tsv` or `.csv`.
-        text_column: str. The header name of the text column.
-            Defaults to `"sentence"`.
-        label_column: str. The header name of the label column, integer
-            class ids >= 0. Defaults to `"label"`.
-
-    Returns:
-        `(texts, labels)`: a list of str and an int32 NumPy array of the
-        same length, in file order.
-
-    Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: another suffix, a non-UTF-8 or empty file, a header
-            without the two columns, a line with the wrong number of
-            fields, or a label that is not an integer >= 0; the message
-            names the file and the line.
-
-    Example:
-
-    >>> import pathlib, tempfile
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> path = pathlib.Path(folder.name) / "train.tsv"
-    >>> _ = path.write_text("label\\tsentence\\n1\\ta gem\\n0\\tdull , flat\\n")
-    >>> texts, labels = read_text_classification(path)
-    >>> texts, labels.tolist()
-    (['a gem', 'dull , flat'], [1, 0])
-    >>> folder.cleanup()
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".tsv", ".csv"):
-        raise ValueError(
-            f"{path}: expected a .tsv or .csv file, received the suffix "
-            f"{path.suffix!r}."
-        )
-    if text_column == label_column:
-        raise ValueError(
-            "`text_column` and `label_column` must differ; both are "
-            f"{text_column!r}."
-        )
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} not found; expected a {suffix} file with a header row "
-            f"naming the columns {text_column!r} and {label_column!r}."
-        )
-    rows = tsv_rows(path) if suffix == ".tsv" else csv_rows(path)
-    texts, labels = [], []
-    try:
-        header = next(rows, None)
-        if header is None:
-            raise ValueError(
-                f"{path} is empty; expected a header row naming the columns "
-                f"{text_column!r} and {label_column!r}, then one example per "
-                "line."
-            )
-        header_line, names = header
-        names = [name.strip() for name in names]
-        for column in (text_column, label_column):
-            if column not in names:
-                raise ValueError(
-                    f"{path}, line {header_line}: the header has no column "
-                    f"{column!r}; expected {text_column!r} and "
-                    f"{label_column!r}, found {names}."
-                )
-        text_index = names.index(text_column)
-        label_index = names.index(label_column)
-        for number, fields in rows:
-            if len(fields) != len(names):
-                raise ValueError(
-                    f"{path}, line {number}: expected {len(names)} fields "
-                    f"(as in the header {names}), received {len(fields)}."
-                )
-            texts.append(fields[text_index])
-            labels.append(parse_label(path, number, fields[label_index]))
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not UTF-8 text: {error}") from None
-    except csv.Error as error:
-        raise ValueError(f"{path} is not valid CSV: {error}") from None
-    if not texts:
-        raise ValueError(
-            f"{path} has a header but no examples; expected one example "
-            "per line after it."
-        )
-    return texts, np.asarray(labels, dtype=np.int32)
+# Read without TensorFlow since issue 21 (the command line checks files
+# before it loads TensorFlow); kept importable from here.
+from keras_attn.data.labelled_text import read_text_classification  # noqa
 
 
 def trim_to_longest(inputs):

@@ -19,7 +19,9 @@ batch across replicas and all-reduces the gradients.
   `AtomicBackupAndRestore`;
 - `distribute`: strategies and precision policies by name (also
   importable as `keras_attn.distribute`);
-- `plots`: `plot_history`.
+- `plots`: `plot_history`;
+- `progress`: `fit_progress`, `EpochLine` (a live bar on a terminal, one
+  plain line per epoch in a log).
 
 Floor 3: it imports the floor-1 modules (`_compat`, `_choices`, `viz`)
 and Keras and TensorFlow, never the models or the applications.
@@ -35,10 +37,13 @@ from keras_attn.training.loop import train
 from keras_attn.training.optimizer import NO_DECAY
 from keras_attn.training.optimizer import fine_tuning_optimizer
 from keras_attn.training.plots import plot_history
+from keras_attn.training.progress import EpochLine
+from keras_attn.training.progress import fit_progress
 from keras_attn.training.stream import epoch_stream
 
 __all__ = [
     "AtomicBackupAndRestore",
+    "EpochLine",
     "EpochLog",
     "KeepBest",
     "NO_DECAY",
@@ -46,6 +51,7 @@ __all__ = [
     "TrainingResult",
     "epoch_stream",
     "fine_tuning_optimizer",
+    "fit_progress",
     "plot_history",
     "train",
 ]

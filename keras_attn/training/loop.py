@@ -32,6 +32,7 @@ from keras_attn.training.callbacks import KeepBest
 from keras_attn.training.callbacks import RandomState
 from keras_attn.training.callbacks import completed_epochs
 from keras_attn.training.optimizer import fine_tuning_optimizer
+from keras_attn.training.progress import fit_progress
 from keras_attn.training.stream import as_batches
 from keras_attn.training.stream import as_examples
 from keras_attn.training.stream import epoch_stream
@@ -256,7 +257,10 @@ def train(
         backup: bool. Use `BackupAndRestore` in `output_dir/backup`.
         tensorboard: bool. Write TensorBoard logs to `output_dir/logs`.
         callbacks: more Keras callbacks.
-        verbose: `model.fit` verbosity.
+        verbose: the progress shown (`progress.fit_progress`): `"auto"`
+            (Keras's live bar on a terminal, one plain line per epoch when
+            the output goes to a file or a pipe), `"bar"`, `"epoch"`,
+            `"none"`, or Keras's `verbose` 0, 1 or 2.
 
     Returns:
         TrainingResult.
@@ -275,6 +279,7 @@ def train(
     [1, 2]
     """
     _check_counts(epochs, validation_freq)
+    fit_verbose, progress_callbacks = fit_progress(verbose)
     strategy = distribute.get_strategy(strategy)
     chief = distribute.is_chief(strategy)
     folders = _run_folders(output_dir, strategy, chief, backup)
@@ -313,7 +318,12 @@ def train(
         validation,
         monitor,
         chief,
-        {"tensorboard": tensorboard, "backup": backup, "callbacks": callbacks},
+        {
+            "tensorboard": tensorboard,
+            "backup": backup,
+            # Last: the line of an epoch follows its records.
+            "callbacks": [*callbacks, *progress_callbacks],
+        },
     )
     with _strategy_fixes(model, strategy):
         model.fit(
@@ -325,7 +335,7 @@ def train(
             validation_freq=validation_freq,
             callbacks=run_callbacks,
             shuffle=False,  # the stream is shuffled, per epoch, above
-            verbose=verbose,
+            verbose=fit_verbose,
         )
     return TrainingResult(
         model=model,

@@ -97,10 +97,16 @@ MODELS = {
     "bert masked lm": lambda: models.bert_masked_lm(bert()),
     "vit classifier": vit_classifier,
     "vit backbone": lambda: vit_classifier().layers[1],
+    "translator encoder": lambda: models.translator_encoder(
+        models.transformer_translator("translator_tiny", vocabulary_size=64)
+    ),
 }
 
 
 def inputs_for(name, model):
+    if name.startswith("translator"):
+        ids = bert_batch(real=6)["token_ids"]
+        return [{"encoder_token_ids": ids}, {"encoder_token_ids": 0 * ids}]
     if name.startswith("vit"):
         rng = np.random.default_rng(1)
         return [{"images": rng.random((1, 8, 8, 1)).astype("float32")}]

@@ -189,6 +189,34 @@ def test_float16_halves_the_file_within_1e_2(bert, bert_float32, tmp_path):
     assert report.size_bytes < 0.7 * rest + table_bytes
 
 
+def test_float16_masked_lm_keeps_its_tied_table_for_the_output(tmp_path):
+    # The masked LM reads one table twice (GATHER for the input, MATMUL
+    # for the output logits). The converter shares one float16 buffer
+    # between both; restoring the GATHER's table in float32 must leave
+    # the MATMUL's copy in place ("Input tensor ... lacks data" before).
+    keras.utils.set_random_seed(2)
+    model = models.bert_masked_lm(small_bert())
+    path = tmp_path / "masked_lm.tflite"
+    to_tflite(
+        model,
+        path,
+        quantization="float16",
+        sequence_length=LENGTH,
+        measure_latency=False,
+    )
+    inputs = bert_inputs(2, seed=4)
+    inputs["mask_positions"] = np.tile(
+        np.arange(LENGTH, dtype="int32") % 3, (2, 1)
+    )
+    got = run_file(path, inputs)
+    want = model(inputs)
+    name = next(iter(got))
+    want = np.asarray(want[name] if isinstance(want, dict) else want)
+    assert np.all(np.isfinite(got[name]))
+    scale = max(1.0, float(np.max(np.abs(want))))
+    assert np.max(np.abs(got[name] - want)) <= 1e-2 * scale
+
+
 def test_dynamic_int8_stores_int8_weights(bert, bert_float32, tmp_path):
     path = tmp_path / "dynamic_int8.tflite"
     report = to_tflite(
@@ -601,3 +629,24 @@ def test_selected_ops_can_stay_float_in_int8(bert, tmp_path):
     assert report.max_rel_diff["pooled_output"] < 0.25
     with pytest.raises(ValueError, match="float_ops"):
         to_tflite(bert, tmp_path / "x.tflite", float_ops=["SOFTMAX"])
+
+
+def test_relative_paths_follow_the_working_directory(tmp_path, monkeypatch):
+    # The converter's worker outlives the first export; a relative path
+    # given after a chdir must land in the new working directory.
+    model = models.bert_backbone(
+        num_layers=1,
+        hidden_dim=16,
+        num_heads=2,
+        intermediate_dim=32,
+        vocabulary_size=VOCABULARY,
+        max_sequence_length=8,
+    )
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        to_tflite(
+            model, "bert.tflite", sequence_length=8, measure_latency=False
+        )
+        assert (folder / "bert.tflite").stat().st_size > 0

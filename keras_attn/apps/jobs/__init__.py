@@ -9,8 +9,10 @@ evaluates on `eval` (or on a held-out tenth of the training rows) and
 writes one folder:
 
 - `model.keras` (the best epoch on the held-out data), and what the model
-  needs beside it: `vocab.txt` (text classifier), the SentencePiece model
-  and `translator.json` (translator), `classes.json` (ViT);
+  needs beside it: `vocab.txt` and `classes.json` (text classifier), the
+  SentencePiece model and `translator.json` (translator), `classes.json`
+  (ViT). `classes.json` is a JSON list of the class names, index = the
+  model's output (`["neg", "pos"]`; `["0", "1"]` for integer labels);
 - `history.json` (one record per epoch), `metrics.json` (accuracy, or
   BLEU for the translator), `eval_predictions.tsv` (input, reference,
   prediction per evaluation example), `training_curves.png`, and

@@ -30,6 +30,13 @@ def write_predictions(path, rows):
             handle.write("\t".join(clean(value) for value in row) + "\n")
 
 
+def write_classes(output, names):
+    """`classes.json`: the class names, index = the model's output."""
+    (output / "classes.json").write_text(
+        json.dumps(list(names)) + "\n", encoding="utf-8"
+    )
+
+
 def finish(result, output, metrics, title):
     """Writes model.keras, metrics.json and the curves of a chief."""
     if not distribute.is_chief(result.strategy):

@@ -12,6 +12,7 @@ from keras_attn.apps.jobs._common import check_sizes
 from keras_attn.apps.jobs._common import finish
 from keras_attn.apps.jobs._common import say
 from keras_attn.apps.jobs._common import split
+from keras_attn.apps.jobs._common import write_classes
 from keras_attn.apps.jobs._common import write_predictions
 from keras_attn.training import distribute
 
@@ -44,13 +45,21 @@ def train_text_classifier(
     sequence_length=128,
     pooling="pooled",
     held_out=0.1,
+    text_column=None,
+    label_column="label",
     **options,
 ):
     """Fine-tunes (or trains) a BERT text classifier on a TSV or CSV.
 
+    The classes are the training file's labels: class ids (integers >= 0)
+    or class names such as `pos` and `neg`, numbered in sorted order
+    (`keras_attn.data.read_labelled_texts`). `classes.json` in `output`
+    lists the names, index = the model's output; the predictions file
+    and `metrics.json` use the names.
+
     Args:
-        train: path of a `label<TAB>sentence` TSV (or CSV with those
-            columns).
+        train: path of a TSV or CSV with a header, such as SST-2's
+            `label<TAB>sentence`.
         output: folder for the model, tokenizer and reports.
         eval: optional path of the same format; without it, `held_out`
             of the training rows (chosen with the seed) are evaluated.
@@ -62,6 +71,10 @@ def train_text_classifier(
         sequence_length: int. Tokens per example at most.
         pooling: `"pooled"` or `"mean"`, see `bert_text_classifier`.
         held_out: float. Fraction held out when `eval` is not given.
+        text_column: str or None. The text column's header name; None
+            takes `sentence`, or else the one of `text`, `content` and
+            `review` that the header has.
+        label_column: str. The label column's header name.
         **options: passed to `training.train` (`epochs`, `batch_size`,
             `learning_rate`, `strategy`, `precision`, ...).
 
@@ -81,19 +94,32 @@ def train_text_classifier(
     ...     folder / "train.tsv", folder / "run", vocabulary_size=200,
     ...     sequence_length=16, epochs=1, batch_size=8, verbose=0)
     [keras-attn train] ...
-    >>> sorted(metrics)
-    ['accuracy', 'best_epoch', 'eval_examples', 'train_examples']
+    >>> sorted(metrics)  # doctest: +NORMALIZE_WHITESPACE
+    ['accuracy', 'best_epoch', 'classes', 'eval_examples',
+     'per_class_accuracy', 'train_examples']
     """
     from keras_attn import models
 
     output = pathlib.Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    texts, labels = data.read_text_classification(train)
-    check_sizes(len(texts), "A text classifier")
-    texts, labels, eval_texts, eval_labels = _held_out_texts(
-        texts, labels, eval, held_out, options.get("seed", 0)
+    texts, labels, classes = data.read_labelled_texts(
+        train, text_column, label_column
     )
-    num_classes = max(2, int(max(labels.max(), eval_labels.max())) + 1)
+    check_sizes(len(texts), "A text classifier")
+    if len(classes) < 2:
+        raise ValueError(
+            f"{train}: a classifier needs at least 2 classes; every label "
+            f"is {classes[0]!r}."
+        )
+    texts, labels, eval_texts, eval_labels = _held_out_texts(
+        texts,
+        labels,
+        eval,
+        held_out,
+        options.get("seed", 0),
+        (text_column, label_column, classes),
+    )
+    num_classes = len(classes)
     build = _text_classifier_builder(
         output,
         texts,
@@ -127,12 +153,26 @@ def train_text_classifier(
     accuracy = float(np.mean(predictions == eval_labels))
     if distribute.is_chief(result.strategy):
         result.model.save(output / "model.keras")
+        write_classes(output, classes)
         write_predictions(
             output / "eval_predictions.tsv",
-            zip(eval_texts, eval_labels, predictions, strict=True),
+            (
+                (text, classes[label], classes[predicted])
+                for text, label, predicted in zip(
+                    eval_texts, eval_labels, predictions, strict=True
+                )
+            ),
         )
     metrics = {
         "accuracy": accuracy,
+        "per_class_accuracy": {
+            # Of the evaluation rows of each class, the share predicted
+            # right (classes without evaluation rows are left out).
+            name: float(np.mean(predictions[eval_labels == index] == index))
+            for index, name in enumerate(classes)
+            if np.any(eval_labels == index)
+        },
+        "classes": classes,
         "eval_examples": len(eval_texts),
         "train_examples": len(texts),
         "best_epoch": result.best_epoch,
@@ -141,11 +181,13 @@ def train_text_classifier(
     return metrics
 
 
-def _held_out_texts(texts, labels, eval, held_out, seed):
-    """`(texts, labels, eval_texts, eval_labels)`: the `eval` file's rows,
-    or `held_out` of the training rows chosen with `seed`."""
+def _held_out_texts(texts, labels, eval, held_out, seed, columns):
+    """`(texts, labels, eval_texts, eval_labels)`: the `eval` file's rows
+    (read with `columns`: the text and label columns and the training
+    file's classes), or `held_out` of the training rows chosen with
+    `seed`."""
     if eval is not None:
-        eval_texts, eval_labels = data.read_text_classification(eval)
+        eval_texts, eval_labels, _ = data.read_labelled_texts(eval, *columns)
         return texts, labels, eval_texts, eval_labels
     keep, held = split(len(texts), held_out, seed)
     eval_texts = [texts[i] for i in held]

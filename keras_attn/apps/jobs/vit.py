@@ -1,6 +1,5 @@
 """The `keras-attn train vit` job: a Vision Transformer from scratch."""
 
-import json
 import pathlib
 
 import numpy as np
@@ -9,6 +8,7 @@ from keras_attn import data
 from keras_attn import training
 from keras_attn.apps.jobs._common import check_sizes
 from keras_attn.apps.jobs._common import finish
+from keras_attn.apps.jobs._common import write_classes
 from keras_attn.apps.jobs._common import write_predictions
 from keras_attn.training import distribute
 
@@ -94,9 +94,7 @@ def train_vit(
     accuracy = float(np.mean(predictions == y_test))
     if distribute.is_chief(result.strategy):
         result.model.save(output / "model.keras")
-        (output / "classes.json").write_text(
-            json.dumps(names) + "\n", encoding="utf-8"
-        )
+        write_classes(output, names)
         write_predictions(
             output / "eval_predictions.tsv",
             (
