@@ -228,21 +228,6 @@ def _run_python(block, code, namespace):
         sys.modules["matplotlib.pyplot"].close("all")
 
 
-def _restart_converter_worker():
-    """Ends the TFLite converter's worker process, so that the next export
-    starts one in this file's working directory.
-
-    Workaround for a bug in `export/converter.py` (1153ab9): the worker is
-    started once per process and resolves a relative output path in the
-    working directory it started in, so after a `chdir` a relative
-    `to_tflite(model, "model.tflite")` fails with FileNotFoundError.
-    Remove this once the converter passes absolute paths to its worker.
-    """
-    converter = sys.modules.get("keras_attn.export.converter")
-    if converter is not None:
-        converter._shutdown_worker()
-
-
 def _file_id(name):
     blocks, _ = PARSED[name]
     marked = sum(1 for b in blocks if b.skip_reason is not None)
@@ -260,7 +245,6 @@ def test_blocks_run(name, tmp_path, monkeypatch):
     for key in ("PATH", "HOME", "MPLBACKEND"):
         monkeypatch.setenv(key, env[key])
     monkeypatch.chdir(workdir)
-    _restart_converter_worker()
     folder = checkpoint_folder()
     namespace = {"__name__": "__docs__"}
     started = time.monotonic()
