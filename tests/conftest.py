@@ -1,3 +1,4 @@
+import collections
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -25,17 +26,26 @@ def pytest_collection_modifyitems(config, items):
 
     Alone, the children start here and the tests collect their results
     later. Under pytest-xdist each worker collects every test (so each
-    would start them) and `--dist loadfile` hands files out in collection
-    order: those tests move to the front instead, so that the worker that
-    gets them starts the children first and waits on them while the
-    other worker runs the rest.
+    would start them), and with `--no-loadscope-reorder` (pyproject.toml)
+    files are handed out in this order: those tests go first, so the
+    worker that gets them starts the children at once and waits on them
+    while the other runs the rest; then the files with the most tests, as
+    xdist's own reordering would.
     """
 
     def waits_on_a_child(item):
         return hasattr(getattr(item, "module", None), "start_in_background")
 
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda item: not waits_on_a_child(item))
+        sizes = collections.Counter(
+            item.nodeid.split("::")[0] for item in items
+        )
+        items.sort(
+            key=lambda item: (
+                not waits_on_a_child(item),
+                -sizes[item.nodeid.split("::")[0]],
+            )
+        )
         return
     for item in items:
         if waits_on_a_child(item):

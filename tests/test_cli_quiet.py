@@ -87,22 +87,27 @@ def tflite_file(tmp_path_factory):
     return path
 
 
-def run_cli(*arguments):
+def run_cli(folder, *arguments):
+    # From another folder than the clone: `-m` puts the working directory
+    # on sys.path, and the clone's keras_attn/ lacks `export` and
+    # `models`, which only the installed package maps in.
     done = subprocess.run(
         [sys.executable, "-m", "keras_attn.cli", *arguments],
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=folder,
     )
     assert done.returncode == 0, done.stderr
     return done
 
 
 def test_inspect_loads_tensorflow_quietly_unless_verbose(tflite_file):
-    quiet = run_cli("inspect", str(tflite_file))
+    folder = tflite_file.parent
+    quiet = run_cli(folder, "inspect", str(tflite_file))
     assert "operators" in quiet.stdout.lower()
     assert quiet.stderr == "", quiet.stderr
-    loud = run_cli("--verbose", "inspect", str(tflite_file))
+    loud = run_cli(folder, "--verbose", "inspect", str(tflite_file))
     # The same start-up, shown: at least one of TensorFlow's own lines.
     assert any(_quiet_noise(line) for line in loud.stderr.splitlines()), (
         loud.stderr

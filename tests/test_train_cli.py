@@ -127,13 +127,18 @@ def test_vit_on_an_image_folder(tmp_path):
 
 
 def test_missing_training_file_is_a_clear_error(tmp_path, capsys):
+    # A usage error: one line naming the flag and the file, exit status 2
+    # (SystemExit, as argparse's own errors), and no run folder.
     missing = tmp_path / "nope.tsv"
-    code = cli.main(
-        ["train", "text-classifier", "--train", str(missing)]
-        + ["--output", str(tmp_path / "run")]
-    )
-    assert code == 2
-    assert str(missing) in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        cli.main(
+            ["train", "text-classifier", "--train", str(missing)]
+            + ["--output", str(tmp_path / "run")]
+        )
+    assert exited.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "--train" in line and str(missing) in line
+    assert not (tmp_path / "run").exists()
 
 
 def test_vit_on_cifar10_through_tfds(tmp_path):
