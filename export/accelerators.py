@@ -397,16 +397,28 @@ def check_npu(path, soc_models=None, timeout=900):
     return checks
 
 
+def accelerator_names(accelerators):
+    """`accelerators` (None, `"gpu"`, `"npu"` or some of them in a
+    sequence) as a tuple, or ValueError naming what is not one."""
+    if not accelerators:
+        return ()
+    if isinstance(accelerators, str):
+        accelerators = (accelerators,)
+    unknown = sorted({str(a) for a in accelerators} - {"gpu", "npu"})
+    if unknown:
+        raise ValueError(
+            "`accelerators` may hold 'gpu' and 'npu'; received "
+            f"{accelerators!r}."
+        )
+    return tuple(accelerators)
+
+
 def check_accelerators(
     path, inputs=None, accelerators=("gpu", "npu"), soc_models=None
 ):
     """Every check of `accelerators` on `path`: the GPU in both precisions
     and the NPU per SoC."""
-    unknown = sorted(set(accelerators) - {"gpu", "npu"})
-    if unknown:
-        raise ValueError(
-            f"`accelerators` may hold 'gpu' and 'npu'; received {unknown}."
-        )
+    accelerators = accelerator_names(accelerators)
     checks = []
     if "gpu" in accelerators:
         for precision in GPU_PRECISIONS:

@@ -18,6 +18,7 @@ import numpy as np
 from keras_attn.export import _specs
 from keras_attn.export import calibration
 from keras_attn.export import lowering
+from keras_attn.export.accelerators import accelerator_names
 from keras_attn.export.converter import SIGNATURE
 from keras_attn.export.converter import convert_saved_model
 from keras_attn.export.runtime import check_tflite
@@ -50,21 +51,6 @@ def _check_arguments(path, quantization, representative_data, batch_size):
             "`batch_size` must be a positive int or None; received "
             f"{batch_size!r}."
         )
-
-
-def _accelerator_names(accelerators):
-    """`accelerators` as a tuple, checked before any work starts."""
-    if not accelerators:
-        return ()
-    if isinstance(accelerators, str):
-        accelerators = (accelerators,)
-    unknown = sorted({str(a) for a in accelerators} - {"gpu", "npu"})
-    if unknown:
-        raise ValueError(
-            "`accelerators` may hold 'gpu' and 'npu'; received "
-            f"{accelerators!r}."
-        )
-    return tuple(accelerators)
 
 
 def _lower_and_convert(
@@ -208,7 +194,7 @@ def to_tflite(
             "to Translator exports only)."
         )
     _check_arguments(path, quantization, representative_data, batch_size)
-    accelerators = _accelerator_names(accelerators)
+    accelerators = accelerator_names(accelerators)
     if float_ops and quantization != "int8":
         raise ValueError(
             "`float_ops` selects operators to leave out of int8 "
