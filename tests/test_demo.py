@@ -111,9 +111,8 @@ def test_demo_mediapipe_file_classifies_like_keras(demo_run):
     pictures of 0..255 (grey in all three channels, as a phone camera
     crop would be), names the digits Keras names, with its
     probabilities."""
-    mediapipe = pytest.importorskip("mediapipe")
-    from mediapipe.tasks.python import BaseOptions
-    from mediapipe.tasks.python import vision
+    pytest.importorskip("mediapipe")
+    from mediapipe_runs import classifier_scores
 
     import keras_attn.models  # noqa: F401  (registers the classes)
 
@@ -125,24 +124,12 @@ def test_demo_mediapipe_file_classifies_like_keras(demo_run):
     expected = keras.ops.convert_to_numpy(
         keras.ops.softmax(model(pixels.astype("float32") / 255))
     )
-    options = vision.ImageClassifierOptions(
-        base_options=BaseOptions(
-            model_asset_path=str(output / "vit_digits_mediapipe.tflite")
-        ),
-        max_results=10,
+    got = classifier_scores(
+        output / "vit_digits_mediapipe.tflite",
+        np.repeat(pixels, 3, axis=-1),
+        [str(digit) for digit in range(10)],
     )
-    with vision.ImageClassifier.create_from_options(options) as classifier:
-        for picture, want in zip(pixels, expected, strict=True):
-            image = mediapipe.Image(
-                image_format=mediapipe.ImageFormat.SRGB,
-                data=np.ascontiguousarray(np.repeat(picture, 3, axis=-1)),
-            )
-            (head,) = classifier.classify(image).classifications
-            got = np.zeros(10)
-            for category in head.categories:
-                assert category.category_name == str(category.index)
-                got[category.index] = category.score
-            assert np.max(np.abs(got - want)) <= 1e-5
+    assert np.max(np.abs(got - expected)) <= 1e-5
 
 
 def test_cli_version(capsys):
@@ -235,20 +222,11 @@ def test_text_part_table_matches_its_files(tmp_path, sentiment_tsv):
         assert (tmp_path / row["file"]).stat().st_size == row["size_bytes"]
     # The MediaPipe file, given the held-out sentences as text, gives the
     # Keras model's probabilities (same WordPiece rules on these words).
-    from mediapipe.tasks.python import text
-    from mediapipe.tasks.python.core.base_options import BaseOptions
+    from mediapipe_runs import classifier_scores
 
     classes = json.loads((folder / "classes.json").read_text())
     expected = keras.ops.convert_to_numpy(keras.ops.softmax(keras_logits))
-    app_file = tmp_path / results["mediapipe"]["file"]
-    options = text.TextClassifierOptions(
-        base_options=BaseOptions(model_asset_path=str(app_file))
+    got = classifier_scores(
+        tmp_path / results["mediapipe"]["file"], texts, classes
     )
-    with text.TextClassifier.create_from_options(options) as classifier:
-        for sentence, want in zip(texts, expected, strict=True):
-            (head,) = classifier.classify(sentence).classifications
-            got = np.zeros(len(classes))
-            for category in head.categories:
-                assert category.category_name == classes[category.index]
-                got[category.index] = category.score
-            assert np.max(np.abs(got - want)) <= 1e-5, sentence
+    assert np.max(np.abs(got - expected)) <= 1e-5
