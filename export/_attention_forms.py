@@ -259,6 +259,79 @@ def residual_can_be_scaled(block):
     )
 
 
+def hidden_can_be_split(block):
+    """Whether `feedforward_product` may compute `block`'s two feed-forward
+    dense layers itself: float32, plain kernels, the second without an
+    activation."""
+    first = block.feedforward_intermediate_dense
+    second = block.feedforward_output_dense
+    return (
+        block.compute_dtype == "float32"
+        and second.activation is keras.activations.linear
+        and all(
+            getattr(dense, "quantization_mode", None) is None
+            and not getattr(dense, "lora_enabled", False)
+            for dense in (first, second)
+        )
+    )
+
+
+def _dense_weights(dense):
+    """`dense`'s kernel and bias as NumPy arrays, read eagerly from inside
+    a trace (the forms slice them into constants)."""
+    with tf.init_scope():
+        kernel = keras.ops.convert_to_numpy(dense.kernel).astype("float32")
+        bias = None
+        if dense.bias is not None:
+            bias = keras.ops.convert_to_numpy(dense.bias).astype("float32")
+    return kernel, bias
+
+
+def feedforward_product(lower, block, x, inverse=None):
+    """`block`'s feed-forward dense layers applied to `x` (B, T, D), the
+    second's outputs multiplied by `inverse` (D,) when given.
+
+    For a full-int8 file with a hidden split for `block`
+    (`calibration.hidden_splits`), the hidden channels are computed in two
+    groups, the ordinary ones and the few wide ones, each its own tensor
+    with its own int8 range, and the two products are added:
+
+        f = act(x W1[:, o] + b1[o]) W2[o] + act(x W1[:, w] + b1[w]) W2[w] + b2
+
+    While calibrating, the hidden activations of a block whose layers this
+    can compute are observed."""
+    first = block.feedforward_intermediate_dense
+    second = block.feedforward_output_dense
+    can_split = hidden_can_be_split(block)
+    wide = lower.hidden_split(block) if can_split else None
+    if wide is None:
+        hidden = lower.call(first, x)  # (B, T, F)
+        if can_split:
+            lower.observe(block, hidden, kind="hidden")
+        if inverse is None:
+            return lower.call(second, hidden)
+        f = ops.matmul(hidden, ops.convert_to_tensor(second.kernel) * inverse)
+        if second.bias is not None:
+            f = f + ops.convert_to_tensor(second.bias) * inverse
+        return f
+    kernel1, bias1 = _dense_weights(first)
+    kernel2, bias2 = _dense_weights(second)
+    if inverse is not None:
+        kernel2 = kernel2 * inverse
+        bias2 = None if bias2 is None else bias2 * inverse
+    f = None
+    for group in (~wide, wide):
+        hidden = ops.matmul(x, kernel1[:, group])
+        if bias1 is not None:
+            hidden = hidden + bias1[group]
+        hidden = first.activation(hidden)
+        part = ops.matmul(hidden, kernel2[group])
+        f = part if f is None else f + part
+    if bias2 is not None:
+        f = f + bias2
+    return f
+
+
 def feedforward(lower, block, x):
     """The position-wise feed-forward sub-block with its residual, as
     `TransformerBlock._feedforward` at inference. For full int8 with
@@ -270,8 +343,7 @@ def feedforward(lower, block, x):
     residual = x
     if block.normalize_first:
         x = lower.call(block.feedforward_layer_norm, x)
-    x = lower.call(block.feedforward_intermediate_dense, x)  # (B, T, F)
-    x = lower.call(block.feedforward_output_dense, x)  # (B, T, D)
+    x = feedforward_product(lower, block, x)  # (B, T, D)
     x = x + residual
     if not block.normalize_first:
         if residual_can_be_scaled(block):
@@ -302,14 +374,10 @@ def feedforward_scaled(lower, block, x, scales):
     The sums weighted by s - 1 and s^2 - 1 are matrix products whose
     weights are 0 on the ordinary channels.
     """
-    dense = block.feedforward_output_dense
     norm = block.feedforward_layer_norm
     inverse = (1.0 / scales).astype("float32")
     size = scales.shape[0]
-    hidden = lower.call(block.feedforward_intermediate_dense, x)
-    f = ops.matmul(hidden, ops.convert_to_tensor(dense.kernel) * inverse)
-    if dense.bias is not None:
-        f = f + ops.convert_to_tensor(dense.bias) * inverse
+    f = feedforward_product(lower, block, x, inverse)
     z = f + x * inverse
     mean = ops.mean(z, axis=-1, keepdims=True) + ops.matmul(
         z, ((scales - 1.0) / size)[:, None]

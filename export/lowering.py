@@ -19,8 +19,10 @@ Targets:
   inside float16's range, no shrink-axis slices.
 - `"int8"`: full-int8 files: the float forms, plus attention whose masked
   scores are filled near the allowed ones, layer norm without
-  SQUARED_DIFFERENCE, and post-norm blocks with wide residual channels
-  divided down (`calibration.residual_scales`).
+  SQUARED_DIFFERENCE, post-norm blocks with wide residual channels
+  divided down (`calibration.residual_scales`), and feed-forward layers
+  whose few wide hidden channels are a tensor of their own
+  (`calibration.hidden_splits`).
 
 A layer type missing from a table is called as it is. Types match
 exactly: a subclass may compute something else, so it is not lowered.
@@ -67,11 +69,18 @@ class Lowering:
         target: a key of `TABLES`.
         residual_scales: for `"int8"`: `{block: float32 array (hidden,)}`
             from `calibration.residual_scales`.
+        hidden_splits: for `"int8"`: `{block: bool array (intermediate,)}`
+            from `calibration.hidden_splits`, the feed-forward channels
+            computed as a tensor of their own.
         observe: collect, per post-norm block whose residual can be
-            scaled, its feed-forward residual sum (calibration).
+            scaled, its feed-forward residual sum, and per block whose
+            feed-forward layer can be split, its hidden activations
+            (calibration).
     """
 
-    def __init__(self, target, residual_scales=None, observe=False):
+    def __init__(
+        self, target, residual_scales=None, observe=False, hidden_splits=None
+    ):
         if target not in TABLES:
             raise ValueError(
                 f"`target` must be one of {sorted(TABLES)}; received "
@@ -82,8 +91,12 @@ class Lowering:
         self._scales = {
             id(block): s for block, s in (residual_scales or {}).items()
         }
+        self._splits = {
+            id(block): wide for block, wide in (hidden_splits or {}).items()
+        }
         self._observe = observe
         self.observed_blocks = {}  # extras key -> block
+        self.observed_kinds = {}  # extras key -> "residual" or "hidden"
 
     def form(self, layer):
         return self.table.get(type(layer))
@@ -127,22 +140,30 @@ class _Context:
     def residual_scales(self, block):
         return self.lowering._scales.get(id(block))
 
-    def observe(self, block, tensor):
+    def hidden_split(self, block):
+        return self.lowering._splits.get(id(block))
+
+    def observe(self, block, tensor, kind="residual"):
         if not self.lowering._observe:
             return
-        key = _graph.new_key(block.name, self.lowering.observed_blocks)
+        key = _graph.new_key(
+            f"{block.name}_{kind}", self.lowering.observed_blocks
+        )
         self.lowering.observed_blocks[key] = block
+        self.lowering.observed_kinds[key] = kind
         self.found[key] = tensor
 
 
-def lower(model, target="float", residual_scales=None):
+def lower(model, target="float", residual_scales=None, hidden_splits=None):
     """`model` re-traced with its layers in `target`'s lowered forms: a
     functional model with the same inputs and outputs, sharing `model`'s
     weights, or `model` itself when nothing in it has a lowered form (or
     it is not functional, so there is no graph to re-run)."""
     if not _compat.is_functional(model):
         return model
-    lowering = Lowering(target, residual_scales=residual_scales)
+    lowering = Lowering(
+        target, residual_scales=residual_scales, hidden_splits=hidden_splits
+    )
     traced = _graph.Rerun(lowering.handler, name_suffix="lowered").model(
         model, f"{model.name}_lowered"
     )

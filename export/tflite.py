@@ -57,13 +57,14 @@ def _lower_and_convert(
     model, path, specs, quantization, calibration_rows, **convert_options
 ):
     """The model lowered for `quantization`'s target (int8: with the
-    residual scales its calibration rows give), written as a SavedModel
-    and converted to `path`; the converter's `ExportReport`."""
-    scales = None
+    residual scales and hidden splits its calibration rows give), written
+    as a SavedModel and converted to `path`; the converter's
+    `ExportReport`."""
+    options = {}
     if quantization == "int8":
-        scales = calibration.residual_scales(model, calibration_rows)
+        options = calibration.int8_options(model, calibration_rows)
     lowered = lowering.lower(
-        model, lowering.target_for(quantization), residual_scales=scales
+        model, lowering.target_for(quantization), **options
     )
     outputs = _specs.output_names(model)
     with tempfile.TemporaryDirectory() as scratch:

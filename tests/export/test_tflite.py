@@ -440,9 +440,103 @@ def test_int8_residual_sum_is_stored_divided_down(tmp_path, monkeypatch):
         )
 
     scaled = widest(tmp_path / "scaled.tflite")
-    monkeypatch.setattr(calibration, "residual_scales", lambda *args: {})
+    measured = calibration.int8_options
+    monkeypatch.setattr(
+        calibration,
+        "int8_options",
+        lambda *args: {**measured(*args), "residual_scales": {}},
+    )
     plain = widest(tmp_path / "plain.tflite")
     assert scaled < plain / 4, (scaled, plain)
+
+
+HIDDEN_WIDE = 7  # the hidden channel made wide in `wide_hidden_bert`
+
+
+def wide_hidden_bert():
+    """`small_bert` with hidden channel HIDDEN_WIDE of every feed-forward
+    layer about 30 after its GELU in every token (a fine-tuned MiniLM's
+    layer 0 reaches 24 where most channels stay under 2), and its weight
+    into the output projection small, so the block's output is ordinary."""
+    keras.utils.set_random_seed(12)
+    model = small_bert()
+    for block in encoder_blocks(model):
+        first = block.feedforward_intermediate_dense
+        kernel, bias = first.get_weights()
+        bias[HIDDEN_WIDE] = 30.0
+        first.set_weights([kernel, bias])
+        second = block.feedforward_output_dense
+        kernel, bias = second.get_weights()
+        kernel[HIDDEN_WIDE] *= 0.05
+        second.set_weights([kernel, bias])
+    return model
+
+
+def test_hidden_splits_set_apart_only_the_wide_hidden_channel(bert):
+    model = wide_hidden_bert()
+    splits = calibration.hidden_splits(model, calibration_batches(model))
+    blocks = encoder_blocks(model)
+    assert {id(block) for block in splits} == {id(block) for block in blocks}
+    for wide in splits.values():
+        assert np.flatnonzero(wide).tolist() == [HIDDEN_WIDE]
+    # Random weights have no wide hidden channel.
+    assert calibration.hidden_splits(bert, calibration_batches(bert)) == {}
+
+
+def test_feedforward_split_for_int8_keeps_its_results():
+    model = wide_hidden_bert()
+    options = calibration.int8_options(model, calibration_batches(model))
+    assert options["hidden_splits"]
+    inputs = bert_inputs(4, seed=3)
+    want = model(inputs)
+    got = lowering.lower(model, "int8", **options)(inputs)
+    for name in want:
+        np.testing.assert_allclose(
+            np.asarray(got[name]), np.asarray(want[name]), atol=1e-5, rtol=0
+        )
+
+
+def test_int8_hidden_split_keeps_the_ordinary_channels_range(
+    tmp_path, monkeypatch
+):
+    # One int8 range for all hidden channels gives the ordinary ones
+    # steps of 30/255; with the wide channel apart, the tensor of the
+    # ordinary channels that goes into the output projection keeps a range
+    # of its own.
+    model = wide_hidden_bert()
+    data = bert_inputs(16, seed=8)
+
+    def hidden_range(path, width):
+        to_tflite(
+            model,
+            path,
+            quantization="int8",
+            representative_data=data,
+            sequence_length=LENGTH,
+            measure_latency=False,
+        )
+        interpreter = Interpreter(model_path=str(path))
+        tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+        ranges = []
+        for op in interpreter._get_ops_details():
+            if op["op_name"] != "FULLY_CONNECTED":
+                continue
+            weights = tensors[op["inputs"][1]]["shape"].tolist()
+            if weights[-1] == width:  # (out, in): the output projection's
+                scales = tensors[op["inputs"][0]]["quantization_parameters"]
+                ranges.append(float(scales["scales"].max()) * 255)
+        assert len(ranges) == 2, ranges  # one per block
+        return max(ranges)
+
+    split = hidden_range(tmp_path / "split.tflite", 63)
+    measured = calibration.int8_options
+    monkeypatch.setattr(
+        calibration,
+        "int8_options",
+        lambda *args: {**measured(*args), "hidden_splits": {}},
+    )
+    whole = hidden_range(tmp_path / "whole.tflite", 64)
+    assert whole > 25 and split < whole / 4, (split, whole)
 
 
 def test_int8_needs_representative_data(bert, tmp_path):
