@@ -29,21 +29,29 @@ def pytest_collection_modifyitems(config, items):
     would start them), and with `--no-loadscope-reorder` (pyproject.toml)
     files are handed out in this order: those tests go first, so the
     worker that gets them starts the children at once and waits on them
-    while the other runs the rest; then the files with the most tests, as
-    xdist's own reordering would.
+    while the other runs the rest; then the files with the most tests
+    marked `slow` (end-to-end runs of a minute or more), so that no long
+    file is left for last while the other worker has nothing to do; then
+    the files with the most tests, as xdist's own reordering would.
     """
 
     def waits_on_a_child(item):
         return hasattr(getattr(item, "module", None), "start_in_background")
 
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        sizes = collections.Counter(
-            item.nodeid.split("::")[0] for item in items
+
+        def file_of(item):
+            return item.nodeid.split("::")[0]
+
+        sizes = collections.Counter(file_of(item) for item in items)
+        slow = collections.Counter(
+            file_of(item) for item in items if item.get_closest_marker("slow")
         )
         items.sort(
             key=lambda item: (
                 not waits_on_a_child(item),
-                -sizes[item.nodeid.split("::")[0]],
+                -slow[file_of(item)],
+                -sizes[file_of(item)],
             )
         )
         return

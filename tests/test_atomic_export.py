@@ -85,6 +85,7 @@ def old_artifacts(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", POINTS)
 def test_export_killed_at_any_moment_leaves_old_or_whole(
     old_artifacts, tmp_path, point

@@ -244,6 +244,7 @@ def _file_id(name):
     return f"{name}: {len(blocks) - marked} run, {marked} not run"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FILES, ids=_file_id)
 def test_blocks_run(name, tmp_path, monkeypatch):
     blocks, problems = PARSED[name]

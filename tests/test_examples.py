@@ -36,6 +36,7 @@ def test_attention_maps_help():
     assert "--checkpoint" in run("attention_maps.py", "--help")
 
 
+@pytest.mark.slow
 def test_attention_maps_writes_its_pictures(tmp_path):
     out = run("attention_maps.py", "--output", str(tmp_path), "--epochs", "1")
     pictures = sorted(p.name for p in tmp_path.glob("*.png"))
@@ -53,6 +54,7 @@ def test_distributed_help():
     assert "--workers" in run("distributed.py", "--help")
 
 
+@pytest.mark.slow
 def test_distributed_two_local_workers_agree(tmp_path):
     out = run(
         "distributed.py",
@@ -73,6 +75,7 @@ def test_distributed_two_local_workers_agree(tmp_path):
     assert (tmp_path / "best.weights.h5").is_file()
 
 
+@pytest.mark.slow
 def test_vision_trains_then_fine_tunes_at_twice_the_size(tmp_path):
     out = run(
         "vision.py",
@@ -102,6 +105,7 @@ def test_vision_trains_then_fine_tunes_at_twice_the_size(tmp_path):
     assert f"wrote {tmp_path / 'resized.keras'}" in out
 
 
+@pytest.mark.slow
 def test_text_classification_fine_tunes_exports_and_compares(
     tmp_path, sentiment_tsv
 ):
@@ -153,6 +157,7 @@ def test_text_classification_fine_tunes_exports_and_compares(
     assert differ <= 4, differ
 
 
+@pytest.mark.slow
 def test_translation_trains_exports_and_translates_the_same(
     tmp_path, swap_pairs_tsv
 ):
@@ -192,6 +197,7 @@ def test_translation_trains_exports_and_translates_the_same(
     assert "(LiteRT: same)" in out
 
 
+@pytest.mark.slow
 def test_sentence_embeddings_search_on_device(tmp_path):
     import importlib.util
 
@@ -233,6 +239,7 @@ def test_sentence_embeddings_search_on_device(tmp_path):
     assert "embedder_none.tflite" in out
 
 
+@pytest.mark.slow
 def test_mediapipe_text_classifies_through_mediapipe_tasks(tmp_path):
     out = run(
         "mediapipe_text.py",
@@ -270,6 +277,7 @@ with tfds.testing.mock_data(num_examples=48):
 """
 
 
+@pytest.mark.slow
 def test_text_classification_reads_a_tfds_set(tmp_path):
     pytest.importorskip("tensorflow_datasets")
     output = tmp_path / "run"
