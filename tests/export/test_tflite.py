@@ -417,6 +417,30 @@ def test_feedforward_traced_for_int8_keeps_its_results():
         )
 
 
+def int8_file(model, path, data):
+    """`model` exported to `path` in full int8, calibrated on `data`; an
+    interpreter of the file."""
+    to_tflite(
+        model,
+        path,
+        quantization="int8",
+        representative_data=data,
+        sequence_length=LENGTH,
+        measure_latency=False,
+    )
+    return Interpreter(model_path=str(path))
+
+
+def leave_out_int8_option(monkeypatch, name):
+    """Later int8 exports measure everything but `name` (an empty one)."""
+    measured = calibration.int8_options
+    monkeypatch.setattr(
+        calibration,
+        "int8_options",
+        lambda *args: {**measured(*args), name: {}},
+    )
+
+
 def test_int8_residual_sum_is_stored_divided_down(tmp_path, monkeypatch):
     # With the wide channel divided down, no int8 tensor needs the range
     # that the channel's square gave the layer norm's statistics.
@@ -424,28 +448,15 @@ def test_int8_residual_sum_is_stored_divided_down(tmp_path, monkeypatch):
     data = bert_inputs(16, seed=8)
 
     def widest(path):
-        to_tflite(
-            model,
-            path,
-            quantization="int8",
-            representative_data=data,
-            sequence_length=LENGTH,
-            measure_latency=False,
-        )
         return max(
             t["quantization_parameters"]["scales"].max() * 255
-            for t in Interpreter(model_path=str(path)).get_tensor_details()
+            for t in int8_file(model, path, data).get_tensor_details()
             if t["dtype"] == np.int8
             and t["quantization_parameters"]["scales"].size
         )
 
     scaled = widest(tmp_path / "scaled.tflite")
-    measured = calibration.int8_options
-    monkeypatch.setattr(
-        calibration,
-        "int8_options",
-        lambda *args: {**measured(*args), "residual_scales": {}},
-    )
+    leave_out_int8_option(monkeypatch, "residual_scales")
     plain = widest(tmp_path / "plain.tflite")
     assert scaled < plain / 4, (scaled, plain)
 
@@ -507,15 +518,7 @@ def test_int8_hidden_split_keeps_the_ordinary_channels_range(
     data = bert_inputs(16, seed=8)
 
     def hidden_range(path, width):
-        to_tflite(
-            model,
-            path,
-            quantization="int8",
-            representative_data=data,
-            sequence_length=LENGTH,
-            measure_latency=False,
-        )
-        interpreter = Interpreter(model_path=str(path))
+        interpreter = int8_file(model, path, data)
         tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
         ranges = []
         for op in interpreter._get_ops_details():
@@ -529,12 +532,7 @@ def test_int8_hidden_split_keeps_the_ordinary_channels_range(
         return max(ranges)
 
     split = hidden_range(tmp_path / "split.tflite", 63)
-    measured = calibration.int8_options
-    monkeypatch.setattr(
-        calibration,
-        "int8_options",
-        lambda *args: {**measured(*args), "hidden_splits": {}},
-    )
+    leave_out_int8_option(monkeypatch, "hidden_splits")
     whole = hidden_range(tmp_path / "whole.tflite", 64)
     assert whole > 25 and split < whole / 4, (split, whole)
 
