@@ -241,6 +241,14 @@ def layer_norm_integer(lower, layer, inputs):
 # --- Transformer blocks -------------------------------------------------
 
 
+def _plain_kernel(dense):
+    """Whether `dense` computes with its own float kernel (not quantized
+    by Keras, no LoRA), which the forms may read and fold into."""
+    return getattr(dense, "quantization_mode", None) is None and not getattr(
+        dense, "lora_enabled", False
+    )
+
+
 def residual_can_be_scaled(block):
     """Whether `feedforward_scaled` computes what `block`'s feed-forward
     sub-block computes: post-norm, float32, a plain output projection and
@@ -252,8 +260,7 @@ def residual_can_be_scaled(block):
         not block.normalize_first
         and block.compute_dtype == "float32"
         and dense.activation is keras.activations.linear
-        and getattr(dense, "quantization_mode", None) is None
-        and not getattr(dense, "lora_enabled", False)
+        and _plain_kernel(dense)
         and not norm.rms_scaling
         and list(axis) in ([-1], [2])
     )
@@ -268,11 +275,8 @@ def hidden_can_be_split(block):
     return (
         block.compute_dtype == "float32"
         and second.activation is keras.activations.linear
-        and all(
-            getattr(dense, "quantization_mode", None) is None
-            and not getattr(dense, "lora_enabled", False)
-            for dense in (first, second)
-        )
+        and _plain_kernel(first)
+        and _plain_kernel(second)
     )
 
 

@@ -22,14 +22,13 @@ import functools
 import keras
 import numpy as np
 import pytest
+import tiny_models
 
-from keras_attn import _compat
 from keras_attn import models
 from keras_attn.export import _specs
 from keras_attn.export import accelerators
 from keras_attn.export import to_tflite
 from keras_attn.export.calibration import int8_options
-from keras_attn.layers import TransformerEncoder
 
 LENGTH = 16
 VOCABULARY = 64
@@ -220,17 +219,7 @@ def npu_files(tmp_path_factory):
     classifier = models.bert_text_classifier(bert(), 2)
     # Wide channels as a fine-tuned MiniLM has them, so the int8 file holds
     # the divided-down residual sums and the split feed-forward layers.
-    for block in _compat.flatten_layers(classifier):
-        if isinstance(block, TransformerEncoder):
-            second = block.feedforward_output_dense
-            kernel, bias = second.get_weights()
-            kernel[:, 5] *= 80.0
-            bias[5] = 40.0
-            second.set_weights([kernel, bias])
-            first = block.feedforward_intermediate_dense
-            kernel, bias = first.get_weights()
-            bias[7] = 30.0
-            first.set_weights([kernel, bias])
+    tiny_models.plant_wide_channels(classifier, residual=5, hidden=7)
     specs = _specs.input_specs(classifier, 1, LENGTH)
     calibration = _specs.sample_inputs(classifier, specs, count=8)
     options = int8_options(classifier, calibration)

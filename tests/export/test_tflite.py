@@ -365,12 +365,7 @@ def wide_channel_bert():
     40 in every token, as channel 99 of a trained MiniLM reaches 220."""
     keras.utils.set_random_seed(11)
     model = small_bert()
-    for block in encoder_blocks(model):
-        dense = block.feedforward_output_dense
-        kernel, bias = dense.get_weights()
-        kernel[:, WIDE] *= 80.0
-        bias[WIDE] = 40.0
-        dense.set_weights([kernel, bias])
+    tiny_models.plant_wide_channels(model, residual=WIDE)
     return model
 
 
@@ -471,15 +466,7 @@ def wide_hidden_bert():
     into the output projection small, so the block's output is ordinary."""
     keras.utils.set_random_seed(12)
     model = small_bert()
-    for block in encoder_blocks(model):
-        first = block.feedforward_intermediate_dense
-        kernel, bias = first.get_weights()
-        bias[HIDDEN_WIDE] = 30.0
-        first.set_weights([kernel, bias])
-        second = block.feedforward_output_dense
-        kernel, bias = second.get_weights()
-        kernel[HIDDEN_WIDE] *= 0.05
-        second.set_weights([kernel, bias])
+    tiny_models.plant_wide_channels(model, hidden=HIDDEN_WIDE)
     return model
 
 
