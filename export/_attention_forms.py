@@ -1,10 +1,15 @@
 """The lowered forms of attention, layer normalization and Transformer
 blocks (private; the conventions and what the forms avoid are in
-`export/_forms.py`'s docstring)."""
+`export/_forms.py`'s docstring). Long because the full-int8 forms of
+one Transformer block (masked softmax, two-round layer norm, residual
+scales, norm and hidden splits) share their helpers and read best in
+one place: split across modules each would import the others' privates.
+"""
 
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -210,7 +215,65 @@ def _last_axis_only(layer, inputs):
     return [a % rank for a in axis] == [rank - 1]
 
 
-def layer_norm_integer(lower, layer, inputs):
+def mean_square(centered, pick=None):
+    """Each token's mean square over the last axis of `centered` (B, T, D),
+    `(B, T, 1)`, as a batched dot product of each token with itself: one
+    BATCH_MATMUL that adds the products in 32-bit integers in a full-int8
+    file. The squares are never a tensor of their own: an int8 tensor of
+    squares has the range of the widest channel squared (115 where a
+    fine-tuned all-MiniLM-L6-v2's ordinary tokens have squares near
+    0.3), and rounds most of a token's squares to 0 or one step.
+
+    With `pick` (D, k), the squares of `centered @ pick` are added to each
+    token's sum before the mean over D (the 1/D goes into the pick, so
+    that those sums have the mean's scale)."""
+    size = centered.shape[-1]
+    shape = shape_of(centered)[:-1] + [1]
+
+    def sums(x):
+        width = x.shape[-1]
+        rows = reshape(x, [-1, 1, width])
+        return ops.matmul(rows, reshape(x, [-1, width, 1]))  # (N, 1, 1)
+
+    total = sums(centered) * (1.0 / size)
+    if pick is not None:  # 1/D folded into the pick: sums at mean scale
+        scaled = (pick / math.sqrt(size)).astype("float32")
+        total = total + sums(ops.matmul(centered, scaled))
+    return reshape(total, shape)
+
+
+# In `normalized`, the first guess of each token's scale is taken with
+# this fraction of the largest token's mean square added.
+FIRST_GUESS_OFFSET = 1.0 / 16.0
+
+
+def normalized(centered, epsilon, pick=None):
+    """`(n, r)` with `n * r == centered * rsqrt(v + epsilon)` (`v` each
+    token's `mean_square(centered, pick)`), in two rounds for int8:
+
+        v0 = mean_square(centered)
+        r0 = rsqrt(v0 + max_t(v0) / 16 + epsilon)      # a first guess
+        n = centered * r0
+        r = rsqrt(mean_square(n) + r0 * (r0 * epsilon))
+
+    One round leaves every token's scale to one int8 tensor of mean
+    squares whose range the widest token sets: in a fine-tuned
+    all-MiniLM-L6-v2 the class token's feed-forward residual sum has a
+    mean square near 124 and the other tokens' near 0.4, which the step of
+    that tensor (0.49) cannot tell apart. The guess `r0` is off by the
+    offset (1/16 of the sequence's largest mean square), which the second
+    round takes back: `mean_square(n)` is `v0 / (v0 + offset)`, between
+    about 0.05 and 16/17 for those tokens, a range where int8 keeps a few
+    per cent, and its rounding of `r0` cancels since `n` carries the
+    rounded value."""
+    first = mean_square(centered, pick)
+    largest = ops.max(first, axis=-2, keepdims=True)  # (B, 1, 1)
+    guess = ops.rsqrt(first + largest * FIRST_GUESS_OFFSET + epsilon)
+    n = centered * guess
+    return n, ops.rsqrt(mean_square(n, pick) + guess * (guess * epsilon))
+
+
+def layer_norm_integer(lower, layer, inputs, divisors=None):
     """`keras.layers.LayerNormalization` over the last axis as
 
         centered = x - mean(x)
@@ -222,19 +285,29 @@ def layer_norm_integer(lower, layer, inputs):
     them and 7.3 ms without (2 threads). gamma comes before the per-token
     scale: it is small on the few outlier channels of a BERT's residual
     stream, so `centered * gamma` is no wider than the input. Other axes
-    and RMS scaling are left to Keras."""
+    and RMS scaling are left to Keras. With `divisors` (D,), the outputs
+    come divided by them (gamma and beta divided; `norm_output_split`)."""
     if layer.rms_scaling or not _last_axis_only(layer, inputs):
+        if divisors is not None:
+            raise ValueError(
+                "`divisors` needs a layer normalization over the last axis "
+                f"without RMS scaling; received {layer.name}."
+            )
         return layer(inputs)
     x = ops.cast(inputs, "float32")
     mean = ops.mean(x, axis=-1, keepdims=True)
     centered = x - mean
-    variance = ops.mean(centered * centered, axis=-1, keepdims=True)
-    outputs = centered
-    if layer.gamma is not None:
-        outputs = outputs * ops.cast(layer.gamma, "float32")
-    outputs = outputs * ops.rsqrt(variance + layer.epsilon)
-    if layer.beta is not None:
-        outputs = outputs + ops.cast(layer.beta, "float32")
+    outputs, scale = normalized(centered, layer.epsilon)
+    gamma = None if layer.gamma is None else ops.cast(layer.gamma, "float32")
+    beta = None if layer.beta is None else ops.cast(layer.beta, "float32")
+    if divisors is not None:
+        gamma = 1.0 / divisors if gamma is None else gamma / divisors
+        beta = None if beta is None else beta / divisors
+    if gamma is not None:
+        outputs = outputs * gamma
+    outputs = outputs * scale
+    if beta is not None:
+        outputs = outputs + beta
     return ops.cast(outputs, layer.compute_dtype)
 
 
@@ -291,7 +364,32 @@ def _dense_weights(dense):
     return kernel, bias
 
 
-def feedforward_product(lower, block, x, inverse=None):
+def _first_product(x, kernel, bias, divisors, columns):
+    """`x * divisors` times `kernel[:, columns]` plus `bias[columns]`, for
+    `x` the attention norm's output divided by `divisors` (None: not
+    divided). The wide channels (divisor over 1) are picked out of `x` by
+    a product with a 0/1 matrix, a tensor of their own with its own int8
+    range, and multiply their own rows of the kernel, put back to size:
+    no row of the main product's kernel is scaled up, which would widen
+    its per-channel int8 weight ranges."""
+    kernel = kernel[:, columns]
+    if divisors is None:
+        product = ops.matmul(x, kernel)
+    else:
+        wide = divisors > 1.0
+        ordinary = np.where(wide[:, None], 0.0, kernel).astype("float32")
+        pick = np.eye(divisors.shape[0], dtype="float32")[:, wide]
+        back = (kernel[wide] * divisors[wide][:, None]).astype("float32")
+        product = ops.matmul(x, ordinary) + ops.matmul(
+            ops.matmul(x, pick),
+            back,  # (B, T, wide) @ (wide, F)
+        )
+    if bias is not None:
+        product = product + bias[columns]
+    return product
+
+
+def feedforward_product(lower, block, x, inverse=None, divisors=None):
     """`block`'s feed-forward dense layers applied to `x` (B, T, D), the
     second's outputs multiplied by `inverse` (D,) when given.
 
@@ -308,7 +406,11 @@ def feedforward_product(lower, block, x, inverse=None):
     second = block.feedforward_output_dense
     can_split = hidden_can_be_split(block)
     wide = lower.hidden_split(block) if can_split else None
-    if wide is None:
+    if divisors is not None and not can_split:
+        raise ValueError(
+            f"{block.name}'s feed-forward layers cannot take a divided input."
+        )
+    if wide is None and divisors is None:
         hidden = lower.call(first, x)  # (B, T, F)
         if can_split:
             lower.observe(block, hidden, kind="hidden")
@@ -323,12 +425,12 @@ def feedforward_product(lower, block, x, inverse=None):
     if inverse is not None:
         kernel2 = kernel2 * inverse
         bias2 = None if bias2 is None else bias2 * inverse
+    every = np.ones(kernel1.shape[1], bool)
     f = None
-    for group in (~wide, wide):
-        hidden = ops.matmul(x, kernel1[:, group])
-        if bias1 is not None:
-            hidden = hidden + bias1[group]
-        hidden = first.activation(hidden)
+    for group in [every] if wide is None else (~wide, wide):
+        hidden = first.activation(
+            _first_product(x, kernel1, bias1, divisors, group)
+        )
         part = ops.matmul(hidden, kernel2[group])
         f = part if f is None else f + part
     if bias2 is not None:
@@ -336,18 +438,19 @@ def feedforward_product(lower, block, x, inverse=None):
     return f
 
 
-def feedforward(lower, block, x):
+def feedforward(lower, block, x, divisors=None):
     """The position-wise feed-forward sub-block with its residual, as
-    `TransformerBlock._feedforward` at inference. For full int8 with
+    `TransformerBlock._feedforward` at inference, of `x`, or of `x *
+    divisors` when given (`norm_output_split`). For full int8 with
     scales for `block` it is `feedforward_scaled`; while calibrating, the
     residual sum of a block that could be scaled is observed."""
     scales = lower.residual_scales(block)
     if scales is not None and residual_can_be_scaled(block):
-        return feedforward_scaled(lower, block, x, scales)
-    residual = x
+        return feedforward_scaled(lower, block, x, scales, divisors)
+    residual = x if divisors is None else x * divisors
     if block.normalize_first:
         x = lower.call(block.feedforward_layer_norm, x)
-    x = feedforward_product(lower, block, x)  # (B, T, D)
+    x = feedforward_product(lower, block, x, divisors=divisors)  # (B, T, D)
     x = x + residual
     if not block.normalize_first:
         if residual_can_be_scaled(block):
@@ -356,7 +459,7 @@ def feedforward(lower, block, x):
     return x
 
 
-def feedforward_scaled(lower, block, x, scales):
+def feedforward_scaled(lower, block, x, scales, divisors=None):
     """The post-norm feed-forward sub-block with its residual sum divided
     down, for a full-int8 file: the same function, in a form that
     quantizes.
@@ -381,22 +484,61 @@ def feedforward_scaled(lower, block, x, scales):
     norm = block.feedforward_layer_norm
     inverse = (1.0 / scales).astype("float32")
     size = scales.shape[0]
-    f = feedforward_product(lower, block, x, inverse)
-    z = f + x * inverse
+    f = feedforward_product(lower, block, x, inverse, divisors)
+    z = f + x * (inverse if divisors is None else divisors * inverse)
     mean = ops.mean(z, axis=-1, keepdims=True) + ops.matmul(
         z, ((scales - 1.0) / size)[:, None]
     )
     centered = z - mean * inverse
-    squares = centered * centered
-    variance = ops.mean(squares, axis=-1, keepdims=True) + ops.matmul(
-        squares, ((scales * scales - 1.0) / size)[:, None]
+    wide = scales > 1.0
+    pick = np.eye(size, dtype="float32")[:, wide] * np.sqrt(
+        scales[wide] * scales[wide] - 1.0
     )
-    outputs = centered * ops.rsqrt(variance + norm.epsilon)
+    outputs, scale = normalized(centered, norm.epsilon, pick.astype("float32"))
     gamma = scales if norm.gamma is None else norm.gamma * scales
-    outputs = outputs * gamma
+    outputs = (outputs * gamma) * scale
     if norm.beta is not None:
         outputs = outputs + norm.beta
     return outputs
+
+
+def norm_output_can_be_split(block):
+    """Whether `norm_output_split` may divide `block`'s attention norm
+    output: post-norm, float32, a layer normalization over the last axis
+    and feed-forward layers that `feedforward_product` computes itself."""
+    norm = block.self_attention_layer_norm
+    axis = norm.axis if isinstance(norm.axis, (list, tuple)) else [norm.axis]
+    return (
+        not block.normalize_first
+        and type(norm) is keras.layers.LayerNormalization
+        and not norm.rms_scaling
+        and list(axis) in ([-1], [2])
+        and hidden_can_be_split(block)
+    )
+
+
+def norm_output_split(lower, block, x):
+    """`(y, divisors)`: `block`'s attention layer norm of `x` (post-norm),
+    divided by the block's norm divisors in a full-int8 file that has
+    them (`calibration.norm_divisors`), else as it is with None.
+
+    The norm's output is the feed-forward layer's input and its residual.
+    A fine-tuned all-MiniLM-L6-v2 gives it one channel near 28 where the
+    channels' 90th percentile is near 2.6 (gamma and beta are large
+    there), and one int8 scale for all of them leaves the ordinary
+    channels about 10 steps. Divided, the tensor has the ordinary
+    channels' range; `feedforward_product` takes the wide channels apart
+    and the residual is multiplied back. While calibrating, the output of
+    a norm that could be divided is observed."""
+    norm = block.self_attention_layer_norm
+    can_split = norm_output_can_be_split(block)
+    divisors = lower.norm_divisors(block) if can_split else None
+    if divisors is None:
+        y = lower.call(norm, x)
+        if can_split:
+            lower.observe(block, y, kind="norm")
+        return y, None
+    return layer_norm_integer(lower, norm, x, divisors), divisors
 
 
 def encoder(
@@ -428,9 +570,10 @@ def encoder(
     if return_attention_scores:
         attended, scores = attended  # (B, T, D), (B, H, T, T)
     x = attended + residual
+    divisors = None
     if not layer.normalize_first:
-        x = lower.call(layer.self_attention_layer_norm, x)
-    x = feedforward(lower, layer, x)  # (B, T, D)
+        x, divisors = norm_output_split(lower, layer, x)
+    x = feedforward(lower, layer, x, divisors)  # (B, T, D)
     if return_attention_scores:
         return x, scores
     return x

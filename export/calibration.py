@@ -1,11 +1,12 @@
 """What full-int8 export measures on the calibration rows before it
-traces the model: the residual scales of post-norm Transformer blocks and
-the wide hidden channels of every block's feed-forward layer.
+traces the model: the residual scales of post-norm Transformer blocks,
+the divisors of their attention norm outputs, and the wide hidden
+channels of every block's feed-forward layer.
 
 The model runs re-traced by `lowering.observer`, which returns each
-post-norm block's feed-forward residual sum and each block's feed-forward
-hidden activations beside the outputs (the same graph re-run the export
-uses, not a flag inside the layers).
+post-norm block's feed-forward residual sum and attention norm output and
+each block's feed-forward hidden activations beside the outputs (the same
+graph re-run the export uses, not a flag inside the layers).
 """
 
 import numpy as np
@@ -58,10 +59,13 @@ def _wide(channels):
 
 
 def int8_options(model, batches, chunk=32):
-    """`{"residual_scales": ..., "hidden_splits": ...}`: what `lowering.lower`
-    takes for a full-int8 file of `model`, from one observing run over
-    `batches` (a list of input dicts of equal shapes)."""
-    scales, splits = {}, {}
+    """`{"residual_scales": ..., "hidden_splits": ..., "norm_divisors":
+    ...}`: what `lowering.lower` takes for a full-int8 file of `model`,
+    from one observing run over `batches` (a list of input dicts of equal
+    shapes). Residual scales and norm divisors are a channel's largest
+    magnitude over `WIDE_CHANNEL_RATIO`'s percentile where it is wide,
+    else 1."""
+    scales, splits, divisors = {}, {}, {}
     channel_ranges = _channel_ranges(model, batches, chunk)
     for (block, kind), channels in channel_ranges.items():
         found = _wide(channels)
@@ -70,9 +74,15 @@ def int8_options(model, batches, chunk=32):
         ratio, wide = found
         if kind == "residual":
             scales[block] = np.where(wide, ratio, 1.0).astype("float32")
+        elif kind == "norm":
+            divisors[block] = np.where(wide, ratio, 1.0).astype("float32")
         elif not wide.all():
             splits[block] = wide
-    return {"residual_scales": scales, "hidden_splits": splits}
+    return {
+        "residual_scales": scales,
+        "hidden_splits": splits,
+        "norm_divisors": divisors,
+    }
 
 
 def residual_scales(model, batches, chunk=32):

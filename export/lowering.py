@@ -19,10 +19,12 @@ Targets:
   inside float16's range, no shrink-axis slices.
 - `"int8"`: full-int8 files: the float forms, plus attention whose masked
   scores are filled near the allowed ones, layer norm without
-  SQUARED_DIFFERENCE, post-norm blocks with wide residual channels
-  divided down (`calibration.residual_scales`), and feed-forward layers
-  whose few wide hidden channels are a tensor of their own
-  (`calibration.hidden_splits`).
+  SQUARED_DIFFERENCE whose per-token scale is taken in two rounds from
+  dot products (`_attention_forms.normalized`), post-norm blocks with
+  wide residual channels divided down (`calibration.residual_scales`)
+  and attention norm outputs whose wide channels are divided down and
+  taken apart (`norm_divisors`), and feed-forward layers whose few wide
+  hidden channels are a tensor of their own (`calibration.hidden_splits`).
 
 A layer type missing from a table is called as it is. Types match
 exactly: a subclass may compute something else, so it is not lowered.
@@ -72,14 +74,24 @@ class Lowering:
         hidden_splits: for `"int8"`: `{block: bool array (intermediate,)}`
             from `calibration.hidden_splits`, the feed-forward channels
             computed as a tensor of their own.
+        norm_divisors: for `"int8"`: `{block: float32 array (hidden,)}`
+            from `calibration.int8_options`, what each post-norm block's
+            attention norm output is divided by
+            (`_attention_forms.norm_output_split`).
         observe: collect, per post-norm block whose residual can be
-            scaled, its feed-forward residual sum, and per block whose
-            feed-forward layer can be split, its hidden activations
+            scaled, its feed-forward residual sum, per block whose
+            feed-forward layer can be split, its hidden activations, and
+            per post-norm block, its attention norm's output
             (calibration).
     """
 
     def __init__(
-        self, target, residual_scales=None, observe=False, hidden_splits=None
+        self,
+        target,
+        residual_scales=None,
+        observe=False,
+        hidden_splits=None,
+        norm_divisors=None,
     ):
         if target not in TABLES:
             raise ValueError(
@@ -94,9 +106,12 @@ class Lowering:
         self._splits = {
             id(block): wide for block, wide in (hidden_splits or {}).items()
         }
+        self._divisors = {
+            id(block): d for block, d in (norm_divisors or {}).items()
+        }
         self._observe = observe
         self.observed_blocks = {}  # extras key -> block
-        self.observed_kinds = {}  # extras key -> "residual" or "hidden"
+        self.observed_kinds = {}  # extras key -> "residual", "hidden", "norm"
 
     def form(self, layer):
         return self.table.get(type(layer))
@@ -143,6 +158,9 @@ class _Context:
     def hidden_split(self, block):
         return self.lowering._splits.get(id(block))
 
+    def norm_divisors(self, block):
+        return self.lowering._divisors.get(id(block))
+
     def observe(self, block, tensor, kind="residual"):
         if not self.lowering._observe:
             return
@@ -154,7 +172,13 @@ class _Context:
         self.found[key] = tensor
 
 
-def lower(model, target="float", residual_scales=None, hidden_splits=None):
+def lower(
+    model,
+    target="float",
+    residual_scales=None,
+    hidden_splits=None,
+    norm_divisors=None,
+):
     """`model` re-traced with its layers in `target`'s lowered forms: a
     functional model with the same inputs and outputs, sharing `model`'s
     weights, or `model` itself when nothing in it has a lowered form (or
@@ -162,7 +186,10 @@ def lower(model, target="float", residual_scales=None, hidden_splits=None):
     if not _compat.is_functional(model):
         return model
     lowering = Lowering(
-        target, residual_scales=residual_scales, hidden_splits=hidden_splits
+        target,
+        residual_scales=residual_scales,
+        hidden_splits=hidden_splits,
+        norm_divisors=norm_divisors,
     )
     traced = _graph.Rerun(lowering.handler, name_suffix="lowered").model(
         model, f"{model.name}_lowered"

@@ -24,7 +24,7 @@ def bert_classifier(vocabulary_size, max_sequence_length, seed=None):
     return models.bert_text_classifier(backbone, num_classes=2)
 
 
-def plant_wide_channels(model, residual=None, hidden=None):
+def plant_wide_channels(model, residual=None, hidden=None, norm=None):
     """Gives every Transformer encoder block of `model` a wide channel, as
     a fine-tuned MiniLM has them, and returns the blocks.
 
@@ -32,7 +32,10 @@ def plant_wide_channels(model, residual=None, hidden=None):
     (channel 99 of MiniLM reaches 220). `hidden`: this hidden channel
     about 30 after its GELU in every token (MiniLM's layer 0 reaches 24
     where most stay under 2), with its weight into the output projection
-    made small so the block's output stays ordinary."""
+    made small so the block's output stays ordinary. `norm`: this channel
+    of the attention layer norm's output about 25 in every token (its
+    beta; MiniLM's reaches 28 where most stay under 3), with its weights
+    into the feed-forward layer made small."""
     blocks = [
         layer
         for layer in _compat.flatten_layers(model)
@@ -51,6 +54,15 @@ def plant_wide_channels(model, residual=None, hidden=None):
             first = block.feedforward_intermediate_dense
             kernel, bias = first.get_weights()
             bias[hidden] = 30.0
+            first.set_weights([kernel, bias])
+        if norm is not None:
+            layer_norm = block.self_attention_layer_norm
+            gamma, beta = layer_norm.get_weights()
+            beta[norm] = 25.0
+            layer_norm.set_weights([gamma, beta])
+            first = block.feedforward_intermediate_dense
+            kernel, bias = first.get_weights()
+            kernel[norm] *= 0.05
             first.set_weights([kernel, bias])
     return blocks
 

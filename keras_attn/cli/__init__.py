@@ -73,7 +73,9 @@ def main(argv=None):
     ...                    "--to", "tflite", "--output", out])
     >>> status, os.path.isfile(out)
     (0, True)
-    >>> "max |diff| 0" in printed.getvalue()
+    >>> import re  # float32 against Keras: 0, or a rounding on some CPUs
+    >>> found = re.search(r"max \\|diff\\| ([-+.e0-9]+)", printed.getvalue())
+    >>> float(found.group(1)) < 1e-6
     True
     >>> printed = io.StringIO()
     >>> with contextlib.redirect_stdout(printed):

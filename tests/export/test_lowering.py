@@ -223,6 +223,47 @@ def test_layer_norm_integer_form_keeps_its_results():
     assert keras.layers.LayerNormalization.call.__module__.startswith("keras")
 
 
+def relative(got, want, rtol=1e-6):
+    np.testing.assert_allclose(
+        np.asarray(got, "float64"), np.asarray(want, "float64"), rtol=rtol
+    )
+
+
+def test_mean_square_is_each_tokens_mean_of_squares():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 5, 16)).astype("float32")
+    x[0, 0] *= 20.0  # one token far wider than the rest
+    want = np.mean(x.astype("float64") ** 2, axis=-1, keepdims=True)
+    relative(_attention_forms.mean_square(x), want)
+    # A pick adds the squares of the picked, weighted channels.
+    pick = np.zeros((16, 2), "float32")
+    pick[3, 0], pick[9, 1] = 2.0, 0.5
+    extra = (4.0 * x[..., 3:4] ** 2 + 0.25 * x[..., 9:10] ** 2) / 16
+    relative(_attention_forms.mean_square(x, pick), want + extra)
+
+
+def test_normalized_in_two_rounds_is_one_rsqrt():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 6, 16)).astype("float32")
+    x[0, 0] *= 18.0  # mean square near 320 where the others are near 1
+    x[1, 2] = 0.0  # a token of zeros: no NaN or inf
+    centered = x - x.mean(-1, keepdims=True)
+    eps = 1e-6
+    n, r = _attention_forms.normalized(centered, eps)
+    n, r = np.asarray(n), np.asarray(r)
+    variance = np.mean(centered.astype("float64") ** 2, -1, keepdims=True)
+    relative(n * r, centered / np.sqrt(variance + eps), 1e-5)
+    assert np.all(np.isfinite(n)) and np.all(np.isfinite(r))
+    # The second round's mean squares span a far narrower range than the
+    # first's (which is why int8 keeps them), and stay under 16/17.
+    first = variance[..., 0]
+    second = np.mean(n.astype("float64") ** 2, -1)
+    real = first > 0
+    assert second[real].max() <= 16 / 17 + 1e-6
+    spread = second[real].max() / second[real].min()
+    assert spread < first[real].max() / first[real].min() / 10, spread
+
+
 def small_bert(vocabulary=50):
     return models.bert_backbone(
         num_layers=2,

@@ -524,6 +524,73 @@ def test_int8_hidden_split_keeps_the_ordinary_channels_range(
     assert whole > 25 and split < whole / 4, (split, whole)
 
 
+NORM_WIDE = 5  # the attention norm channel made wide in `wide_norm_bert`
+
+
+def wide_norm_bert():
+    """`small_bert` with channel NORM_WIDE of every attention layer norm's
+    output about 25 in every token."""
+    keras.utils.set_random_seed(13)
+    model = small_bert()
+    tiny_models.plant_wide_channels(model, norm=NORM_WIDE)
+    return model
+
+
+def test_norm_divisors_set_apart_only_the_wide_norm_channel(bert):
+    model = wide_norm_bert()
+    options = calibration.int8_options(model, calibration_batches(model))
+    divisors = options["norm_divisors"]
+    blocks = encoder_blocks(model)
+    assert {id(block) for block in divisors} == {id(block) for block in blocks}
+    for block_divisors in divisors.values():
+        assert np.flatnonzero(block_divisors > 1).tolist() == [NORM_WIDE]
+        assert block_divisors[NORM_WIDE] > 5
+    # Random weights have no wide norm channel.
+    random = calibration.int8_options(bert, calibration_batches(bert))
+    assert random["norm_divisors"] == {}
+
+
+def test_norm_split_for_int8_keeps_its_results():
+    model = wide_norm_bert()
+    options = calibration.int8_options(model, calibration_batches(model))
+    assert options["norm_divisors"]
+    inputs = bert_inputs(4, seed=3)
+    want = model(inputs)
+    got = lowering.lower(model, "int8", **options)(inputs)
+    for name in want:
+        np.testing.assert_allclose(
+            np.asarray(got[name]), np.asarray(want[name]), atol=1e-5, rtol=0
+        )
+
+
+def test_int8_norm_split_keeps_the_ordinary_channels_range(
+    tmp_path, monkeypatch
+):
+    # The feed-forward layer's input is the attention norm's output: with
+    # one range for all channels the wide one (25) sets it; divided, the
+    # tensor keeps the ordinary channels' range.
+    model = wide_norm_bert()
+    data = bert_inputs(16, seed=8)
+
+    def input_range(path):
+        interpreter = int8_file(model, path, data)
+        tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+        ranges = []
+        for op in interpreter._get_ops_details():
+            if op["op_name"] != "FULLY_CONNECTED":
+                continue
+            if tensors[op["inputs"][1]]["shape"].tolist() == [64, 32]:
+                scales = tensors[op["inputs"][0]]["quantization_parameters"]
+                ranges.append(float(scales["scales"].max()) * 255)
+        assert len(ranges) == 2, ranges  # the first dense of each block
+        return max(ranges)
+
+    split = input_range(tmp_path / "split.tflite")
+    leave_out_int8_option(monkeypatch, "norm_divisors")
+    whole = input_range(tmp_path / "whole.tflite")
+    assert whole > 25 and split < whole / 3, (split, whole)
+
+
 def test_int8_needs_representative_data(bert, tmp_path):
     with pytest.raises(ValueError, match="representative_data"):
         to_tflite(bert, tmp_path / "x.tflite", quantization="int8")
