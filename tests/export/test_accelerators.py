@@ -218,12 +218,13 @@ def npu_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("npu")
     classifier = models.bert_text_classifier(bert(), 2)
     # Wide channels as a fine-tuned MiniLM has them, so the int8 file holds
-    # the divided-down residual sums and the split feed-forward layers.
-    tiny_models.plant_wide_channels(classifier, residual=5, hidden=7)
+    # the divided-down residual sums and attention norm outputs and the
+    # split feed-forward layers.
+    tiny_models.plant_wide_channels(classifier, residual=5, hidden=7, norm=3)
     specs = _specs.input_specs(classifier, 1, LENGTH)
     calibration = _specs.sample_inputs(classifier, specs, count=8)
     options = int8_options(classifier, calibration)
-    assert options["residual_scales"] and options["hidden_splits"]
+    assert all(options.values()), options
     files = {}
     for quantization in (None, "int8"):
         path = folder / f"bert_{quantization}.tflite"
