@@ -456,6 +456,21 @@ def test_int8_residual_sum_is_stored_divided_down(tmp_path, monkeypatch):
     assert scaled < plain / 4, (scaled, plain)
 
 
+def dense_input_range(interpreter, weights):
+    """The widest int8 input range of the FULLY_CONNECTED operators whose
+    weight shape (a list) `weights(shape)` accepts; one per block."""
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    ranges = []
+    for op in interpreter._get_ops_details():
+        if op["op_name"] != "FULLY_CONNECTED":
+            continue
+        if weights(tensors[op["inputs"][1]]["shape"].tolist()):
+            scales = tensors[op["inputs"][0]]["quantization_parameters"]
+            ranges.append(float(scales["scales"].max()) * 255)
+    assert len(ranges) == 2, ranges  # one per block
+    return max(ranges)
+
+
 HIDDEN_WIDE = 7  # the hidden channel made wide in `wide_hidden_bert`
 
 
@@ -481,10 +496,16 @@ def test_hidden_splits_set_apart_only_the_wide_hidden_channel(bert):
     assert calibration.hidden_splits(bert, calibration_batches(bert)) == {}
 
 
-def test_feedforward_split_for_int8_keeps_its_results():
-    model = wide_hidden_bert()
+@pytest.mark.parametrize(
+    "option", ["hidden_splits", "norm_divisors"], ids=["hidden", "norm"]
+)
+def test_feedforward_split_for_int8_keeps_its_results(option):
+    model = {
+        "hidden_splits": wide_hidden_bert,
+        "norm_divisors": wide_norm_bert,
+    }[option]()
     options = calibration.int8_options(model, calibration_batches(model))
-    assert options["hidden_splits"]
+    assert options[option]
     inputs = bert_inputs(4, seed=3)
     want = model(inputs)
     got = lowering.lower(model, "int8", **options)(inputs)
@@ -505,18 +526,10 @@ def test_int8_hidden_split_keeps_the_ordinary_channels_range(
     data = bert_inputs(16, seed=8)
 
     def hidden_range(path, width):
-        interpreter = int8_file(model, path, data)
-        tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-        ranges = []
-        for op in interpreter._get_ops_details():
-            if op["op_name"] != "FULLY_CONNECTED":
-                continue
-            weights = tensors[op["inputs"][1]]["shape"].tolist()
-            if weights[-1] == width:  # (out, in): the output projection's
-                scales = tensors[op["inputs"][0]]["quantization_parameters"]
-                ranges.append(float(scales["scales"].max()) * 255)
-        assert len(ranges) == 2, ranges  # one per block
-        return max(ranges)
+        # (out, in) weights: the output projection's
+        return dense_input_range(
+            int8_file(model, path, data), lambda shape: shape[-1] == width
+        )
 
     split = hidden_range(tmp_path / "split.tflite", 63)
     leave_out_int8_option(monkeypatch, "hidden_splits")
@@ -550,19 +563,6 @@ def test_norm_divisors_set_apart_only_the_wide_norm_channel(bert):
     assert random["norm_divisors"] == {}
 
 
-def test_norm_split_for_int8_keeps_its_results():
-    model = wide_norm_bert()
-    options = calibration.int8_options(model, calibration_batches(model))
-    assert options["norm_divisors"]
-    inputs = bert_inputs(4, seed=3)
-    want = model(inputs)
-    got = lowering.lower(model, "int8", **options)(inputs)
-    for name in want:
-        np.testing.assert_allclose(
-            np.asarray(got[name]), np.asarray(want[name]), atol=1e-5, rtol=0
-        )
-
-
 def test_int8_norm_split_keeps_the_ordinary_channels_range(
     tmp_path, monkeypatch
 ):
@@ -573,17 +573,10 @@ def test_int8_norm_split_keeps_the_ordinary_channels_range(
     data = bert_inputs(16, seed=8)
 
     def input_range(path):
-        interpreter = int8_file(model, path, data)
-        tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-        ranges = []
-        for op in interpreter._get_ops_details():
-            if op["op_name"] != "FULLY_CONNECTED":
-                continue
-            if tensors[op["inputs"][1]]["shape"].tolist() == [64, 32]:
-                scales = tensors[op["inputs"][0]]["quantization_parameters"]
-                ranges.append(float(scales["scales"].max()) * 255)
-        assert len(ranges) == 2, ranges  # the first dense of each block
-        return max(ranges)
+        # (out, in) weights (64, 32): the first dense layer's
+        return dense_input_range(
+            int8_file(model, path, data), lambda shape: shape == [64, 32]
+        )
 
     split = input_range(tmp_path / "split.tflite")
     leave_out_int8_option(monkeypatch, "norm_divisors")
