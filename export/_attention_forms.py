@@ -277,14 +277,16 @@ def layer_norm_integer(lower, layer, inputs, divisors=None):
     """`keras.layers.LayerNormalization` over the last axis as
 
         centered = x - mean(x)
-        y = (centered * gamma) * rsqrt(mean(centered * centered) + eps) + beta
+        n, r = normalized(centered, eps)     # n * r = centered / std
+        y = (n * gamma) * r + beta
 
-    (SUB, MUL, MEAN, ADD, RSQRT). Keras's form traces `ops.moments` (a
-    SQUARED_DIFFERENCE) and a NEG, which run slowly in int8: an
+    (SUB, BATCH_MATMUL, MUL, ADD, RSQRT). Keras's form traces
+    `ops.moments` (a SQUARED_DIFFERENCE) and a NEG, which run slowly in
+    int8: an
     all-MiniLM-L6-v2 classifier at sequence 64 took 9.7 ms per call with
     them and 7.3 ms without (2 threads). gamma comes before the per-token
     scale: it is small on the few outlier channels of a BERT's residual
-    stream, so `centered * gamma` is no wider than the input. Other axes
+    stream, so `n * gamma` is no wider than `n`. Other axes
     and RMS scaling are left to Keras. With `divisors` (D,), the outputs
     come divided by them (gamma and beta divided; `norm_output_split`)."""
     if layer.rms_scaling or not _last_axis_only(layer, inputs):
@@ -322,20 +324,24 @@ def _plain_kernel(dense):
     )
 
 
+def _plain_last_axis_norm(norm):
+    """Whether `norm` normalizes over the last axis of (B, T, D) without
+    RMS scaling, as the forms that take its statistics themselves do."""
+    axis = norm.axis if isinstance(norm.axis, (list, tuple)) else [norm.axis]
+    return not norm.rms_scaling and list(axis) in ([-1], [2])
+
+
 def residual_can_be_scaled(block):
     """Whether `feedforward_scaled` computes what `block`'s feed-forward
     sub-block computes: post-norm, float32, a plain output projection and
     a layer normalization over the last axis."""
     dense = block.feedforward_output_dense
-    norm = block.feedforward_layer_norm
-    axis = norm.axis if isinstance(norm.axis, (list, tuple)) else [norm.axis]
     return (
         not block.normalize_first
         and block.compute_dtype == "float32"
         and dense.activation is keras.activations.linear
         and _plain_kernel(dense)
-        and not norm.rms_scaling
-        and list(axis) in ([-1], [2])
+        and _plain_last_axis_norm(block.feedforward_layer_norm)
     )
 
 
@@ -364,28 +370,39 @@ def _dense_weights(dense):
     return kernel, bias
 
 
-def _first_product(x, kernel, bias, divisors, columns):
-    """`x * divisors` times `kernel[:, columns]` plus `bias[columns]`, for
-    `x` the attention norm's output divided by `divisors` (None: not
-    divided). The wide channels (divisor over 1) are picked out of `x` by
-    a product with a 0/1 matrix, a tensor of their own with its own int8
-    range, and multiply their own rows of the kernel, put back to size:
-    no row of the main product's kernel is scaled up, which would widen
-    its per-channel int8 weight ranges."""
-    kernel = kernel[:, columns]
-    if divisors is None:
-        product = ops.matmul(x, kernel)
-    else:
+def _picker(wide, weights=1.0):
+    """The (D, k) matrix whose product with a (B, T, D) tensor picks its k
+    channels where `wide` is true, each multiplied by its `weights`."""
+    picked = np.eye(wide.shape[0], dtype="float32")[:, wide] * weights
+    return picked.astype("float32")
+
+
+def _first_layer(x, kernel, bias, divisors):
+    """A function of `columns` that gives `x * divisors` times `kernel[:,
+    columns]` plus `bias[columns]`, for `x` the attention norm's output
+    divided by `divisors` (None: not divided).
+
+    The wide channels (divisor over 1) are picked out of `x` once, by a
+    product with a 0/1 matrix, into a tensor of their own with its own
+    int8 range, and multiply their own rows of the kernel put back to
+    size: no row of the main product's kernel is scaled up, which would
+    widen its per-channel int8 weight ranges."""
+    terms = [(x, kernel)]
+    if divisors is not None:
         wide = divisors > 1.0
         ordinary = np.where(wide[:, None], 0.0, kernel).astype("float32")
-        pick = np.eye(divisors.shape[0], dtype="float32")[:, wide]
         back = (kernel[wide] * divisors[wide][:, None]).astype("float32")
-        product = ops.matmul(x, ordinary) + ops.matmul(
-            ops.matmul(x, pick),
-            back,  # (B, T, wide) @ (wide, F)
-        )
-    if bias is not None:
-        product = product + bias[columns]
+        terms = [(x, ordinary), (ops.matmul(x, _picker(wide)), back)]
+
+    def product(columns):
+        total = None
+        for inputs, weights in terms:  # (B, T, D) @ (D, F), (B, T, k) @ (k, F)
+            term = ops.matmul(inputs, weights[:, columns])
+            total = term if total is None else total + term
+        if bias is not None:
+            total = total + bias[columns]
+        return total
+
     return product
 
 
@@ -400,8 +417,10 @@ def feedforward_product(lower, block, x, inverse=None, divisors=None):
 
         f = act(x W1[:, o] + b1[o]) W2[o] + act(x W1[:, w] + b1[w]) W2[w] + b2
 
-    While calibrating, the hidden activations of a block whose layers this
-    can compute are observed."""
+    With `divisors`, `x` is the attention norm's output divided by them
+    (`norm_output_split`), and the first layer takes it as `_first_layer`
+    says. While calibrating, the hidden activations of a block whose
+    layers this can compute are observed."""
     first = block.feedforward_intermediate_dense
     second = block.feedforward_output_dense
     can_split = hidden_can_be_split(block)
@@ -425,12 +444,12 @@ def feedforward_product(lower, block, x, inverse=None, divisors=None):
     if inverse is not None:
         kernel2 = kernel2 * inverse
         bias2 = None if bias2 is None else bias2 * inverse
-    every = np.ones(kernel1.shape[1], bool)
+    first_product = _first_layer(x, kernel1, bias1, divisors)
+    if wide is None:
+        wide = np.zeros(kernel1.shape[1], bool)  # one group: all ordinary
     f = None
-    for group in [every] if wide is None else (~wide, wide):
-        hidden = first.activation(
-            _first_product(x, kernel1, bias1, divisors, group)
-        )
+    for group in (~wide, wide) if wide.any() else (~wide,):
+        hidden = first.activation(first_product(group))
         part = ops.matmul(hidden, kernel2[group])
         f = part if f is None else f + part
     if bias2 is not None:
@@ -478,8 +497,9 @@ def feedforward_scaled(lower, block, x, scales, divisors=None):
         var = (sum(c^2) + sum((s^2 - 1) * c^2)) / n
         y = (c * rsqrt(var + eps)) * (gamma * s) + beta
 
-    The sums weighted by s - 1 and s^2 - 1 are matrix products whose
-    weights are 0 on the ordinary channels.
+    The sum weighted by s - 1 is a matrix product whose weights are 0 on
+    the ordinary channels; the variance is `normalized`'s mean square with
+    the wide channels of c picked and weighted by sqrt(s^2 - 1).
     """
     norm = block.feedforward_layer_norm
     inverse = (1.0 / scales).astype("float32")
@@ -491,10 +511,8 @@ def feedforward_scaled(lower, block, x, scales, divisors=None):
     )
     centered = z - mean * inverse
     wide = scales > 1.0
-    pick = np.eye(size, dtype="float32")[:, wide] * np.sqrt(
-        scales[wide] * scales[wide] - 1.0
-    )
-    outputs, scale = normalized(centered, norm.epsilon, pick.astype("float32"))
+    pick = _picker(wide, np.sqrt(scales[wide] * scales[wide] - 1.0))
+    outputs, scale = normalized(centered, norm.epsilon, pick)
     gamma = scales if norm.gamma is None else norm.gamma * scales
     outputs = (outputs * gamma) * scale
     if norm.beta is not None:
@@ -507,12 +525,10 @@ def norm_output_can_be_split(block):
     output: post-norm, float32, a layer normalization over the last axis
     and feed-forward layers that `feedforward_product` computes itself."""
     norm = block.self_attention_layer_norm
-    axis = norm.axis if isinstance(norm.axis, (list, tuple)) else [norm.axis]
     return (
         not block.normalize_first
         and type(norm) is keras.layers.LayerNormalization
-        and not norm.rms_scaling
-        and list(axis) in ([-1], [2])
+        and _plain_last_axis_norm(norm)
         and hidden_can_be_split(block)
     )
 
@@ -520,7 +536,7 @@ def norm_output_can_be_split(block):
 def norm_output_split(lower, block, x):
     """`(y, divisors)`: `block`'s attention layer norm of `x` (post-norm),
     divided by the block's norm divisors in a full-int8 file that has
-    them (`calibration.norm_divisors`), else as it is with None.
+    them (`calibration.int8_options`), else as it is with None.
 
     The norm's output is the feed-forward layer's input and its residual.
     A fine-tuned all-MiniLM-L6-v2 gives it one channel near 28 where the

@@ -29,7 +29,7 @@ def lowered_call(target):
     return lowering.Lowering(target).call
 
 
-def close(got, want, atol=1e-5):
+def close(got, want, atol=1e-5, rtol=0):
     got = {"x": got} if not isinstance(got, dict) else got
     want = {"x": want} if not isinstance(want, dict) else want
     assert set(got) == set(want)
@@ -38,7 +38,7 @@ def close(got, want, atol=1e-5):
             np.asarray(got[name], "float64"),
             np.asarray(want[name], "float64"),
             atol=atol,
-            rtol=0,
+            rtol=rtol,
             err_msg=name,
         )
 
@@ -223,23 +223,19 @@ def test_layer_norm_integer_form_keeps_its_results():
     assert keras.layers.LayerNormalization.call.__module__.startswith("keras")
 
 
-def relative(got, want, rtol=1e-6):
-    np.testing.assert_allclose(
-        np.asarray(got, "float64"), np.asarray(want, "float64"), rtol=rtol
-    )
-
-
 def test_mean_square_is_each_tokens_mean_of_squares():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 5, 16)).astype("float32")
     x[0, 0] *= 20.0  # one token far wider than the rest
     want = np.mean(x.astype("float64") ** 2, axis=-1, keepdims=True)
-    relative(_attention_forms.mean_square(x), want)
+    close(_attention_forms.mean_square(x), want, atol=0, rtol=1e-6)
     # A pick adds the squares of the picked, weighted channels.
     pick = np.zeros((16, 2), "float32")
     pick[3, 0], pick[9, 1] = 2.0, 0.5
     extra = (4.0 * x[..., 3:4] ** 2 + 0.25 * x[..., 9:10] ** 2) / 16
-    relative(_attention_forms.mean_square(x, pick), want + extra)
+    close(
+        _attention_forms.mean_square(x, pick), want + extra, atol=0, rtol=1e-6
+    )
 
 
 def test_normalized_in_two_rounds_is_one_rsqrt():
@@ -252,7 +248,7 @@ def test_normalized_in_two_rounds_is_one_rsqrt():
     n, r = _attention_forms.normalized(centered, eps)
     n, r = np.asarray(n), np.asarray(r)
     variance = np.mean(centered.astype("float64") ** 2, -1, keepdims=True)
-    relative(n * r, centered / np.sqrt(variance + eps), 1e-5)
+    close(n * r, centered / np.sqrt(variance + eps), atol=0, rtol=1e-5)
     assert np.all(np.isfinite(n)) and np.all(np.isfinite(r))
     # The second round's mean squares span a far narrower range than the
     # first's (which is why int8 keeps them), and stay under 16/17.
