@@ -21,16 +21,15 @@ Needs matplotlib and scikit-learn: `pip install ".[examples]"`.
 import argparse
 import pathlib
 
-import numpy as np
-
-from keras_attn import models
-from keras_attn import viz
-from keras_attn.apps.demo import minilm_checkpoint
-
 SENTENCE = "The animal didn't cross the street because it was too tired."
 
 
 def plot_sentence(plt, checkpoint, sentence, layer, output):
+    import numpy as np
+
+    from keras_attn import models
+    from keras_attn import viz
+
     backbone = models.load_bert(checkpoint)
     preprocessor = models.load_bert_preprocessor(checkpoint, 64)
     inputs = preprocessor([sentence])
@@ -102,6 +101,8 @@ def main(argv=None):
 
     matplotlib.use("Agg")  # files only; this script never opens a window
     import matplotlib.pyplot as plt
+
+    from keras_attn.apps.demo import minilm_checkpoint
 
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)

@@ -69,6 +69,31 @@ def pytest_collection_modifyitems(config, items):
             item.module.start_in_background(item.name)
 
 
+SLOWEST_FILES = 10
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Lists the test files that took longest (setup, call and teardown of
+    all their tests, as each worker timed them), for docs/development.md."""
+    seconds = collections.Counter()
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            nodeid = getattr(report, "nodeid", "")
+            duration = getattr(report, "duration", None)
+            if nodeid and duration is not None:
+                seconds[nodeid.split("::")[0]] += duration
+    if not seconds:
+        return
+    terminalreporter.write_sep(
+        "-", f"slowest {SLOWEST_FILES} test files (seconds)"
+    )
+    for name, total in seconds.most_common(SLOWEST_FILES):
+        terminalreporter.write_line(f"{total:8.1f}  {name}")
+    terminalreporter.write_line(
+        f"{sum(seconds.values()):8.1f}  all {len(seconds)} files"
+    )
+
+
 def pytest_sessionfinish(session, exitstatus):
     for item in session.items:
         stop = getattr(getattr(item, "module", None), "stop_all", None)
