@@ -12,19 +12,17 @@ from hypothesis import settings  # noqa: E402
 # A worker collects all garbage itself once its memory has grown this much
 # since it last did (see `_fresh_state`).
 COLLECT_AFTER_GROWTH_MB = 1024
-_collected_at_mb = []
+_rss_at_last_collection_mb = None
 
 
-def _rss_mb():
-    """This process's resident memory in MB, or None where unknown."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
+def rss_mb(pid="self"):
+    """Resident memory (`VmRSS`) of process `pid` in MB, from Linux's
+    /proc; raises OSError where there is no /proc."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS line")  # pragma: no cover
 
 
 @pytest.fixture(autouse=True)
@@ -46,14 +44,16 @@ def _fresh_state():
     yield
     keras.config.set_dtype_policy("float32")
     keras.backend.clear_session(free_memory=False)
-    rss = _rss_mb()
-    if rss is None:
-        return
-    if not _collected_at_mb:
-        _collected_at_mb.append(rss)
-    elif rss - _collected_at_mb[0] > COLLECT_AFTER_GROWTH_MB:
+    global _rss_at_last_collection_mb
+    try:
+        rss = rss_mb()
+    except (OSError, RuntimeError):
+        return  # no /proc: Python's own collector only
+    if _rss_at_last_collection_mb is None:
+        _rss_at_last_collection_mb = rss
+    elif rss - _rss_at_last_collection_mb > COLLECT_AFTER_GROWTH_MB:
         gc.collect()
-        _collected_at_mb[0] = _rss_mb()
+        _rss_at_last_collection_mb = rss_mb()
 
 
 @pytest.hookimpl(trylast=True)  # after -k / -m deselection

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import rss_mb
 from tiny_models import bert_classifier
 
 from keras_attn.export import LiteRTRunner
@@ -25,14 +26,6 @@ from keras_attn.export import to_tflite
 
 VOCABULARY, LENGTH = 30, 8
 CALLS, WARMUP = 10_000, 1_000
-
-
-def rss_mb(pid="self"):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS line")  # pragma: no cover
 
 
 def classifier(seed=0):
