@@ -1,15 +1,16 @@
-"""Training progress: a live bar on a terminal, one line per epoch elsewhere.
+"""Training progress: a live bar on a terminal, plain lines elsewhere.
 
 Keras's progress bar (`verbose=1`) redraws itself with `\\b`, `\\r` and
 colour codes whenever `posix` is loaded, terminal or not, so a CI log or a
 `nohup` file fills with escapes. `fit_progress` picks the display from
-where the output goes: Keras's bar on a terminal, `EpochLine` (one plain
-line per epoch) otherwise.
+where the output goes: Keras's bar on a terminal, `EpochLine` otherwise
+(one plain line per epoch, and one every 10 seconds during a long epoch).
 """
 
 import math
 import os
 import sys
+import threading
 import time
 
 import keras
@@ -43,42 +44,117 @@ def _number(value):
 
 
 class EpochLine(keras.callbacks.Callback):
-    """Prints one plain line per epoch: its number, time and logs.
+    """Prints one plain line per epoch, and a line during a long epoch.
 
-    No `\\r`, `\\b` or colour codes: what a log file or a pipe should get.
+    Each epoch ends with its number, time and logs. While an epoch runs,
+    a line with the batch, the time so far and the running logs is
+    printed at the first batch end `interval` seconds after the epoch's
+    start or the last line, so a log file shows a slow epoch moving. No
+    `\\r`, `\\b` or colour codes: what a log file or a pipe should get.
 
     Args:
         stream: where to print; defaults to `sys.stdout` at print time.
+        interval: float >= 0 or None. Seconds between lines during an
+            epoch (0: after every batch; None: epoch lines only).
+            Defaults to 10.
+        clock: a function returning seconds, for the times and the
+            interval. Defaults to `time.perf_counter`.
 
     Example:
 
     >>> import io
     >>> out = io.StringIO()
-    >>> line = EpochLine(stream=out)
-    >>> line.set_params({"epochs": 3})
-    >>> line.on_epoch_begin(0)
+    >>> seconds = iter([0.0, 4.0, 10.5, 12.0, 21.0])
+    >>> line = EpochLine(stream=out, clock=lambda: next(seconds))
+    >>> line.set_params({"epochs": 3, "steps": 500})
+    >>> line.on_epoch_begin(0)  # at 0 s
+    >>> line.on_train_batch_end(0, {"loss": 0.9})  # 4 s: too soon
+    >>> line.on_train_batch_end(119, {"loss": 0.61})  # 10.5 s
+    >>> line.on_train_batch_end(149, {"loss": 0.6})  # 12 s: too soon
     >>> line.on_epoch_end(0, {"loss": 0.51234, "val_accuracy": 0.9})
     >>> print(out.getvalue(), end="")
-    epoch 1/3 - ...s - loss 0.5123 - val_accuracy 0.9000
+    epoch 1/3 - batch 120/500 - 10.5s - loss 0.6100
+    epoch 1/3 - 21.0s - loss 0.5123 - val_accuracy 0.9000
     """
 
-    def __init__(self, stream=None):
+    # Keras may call the batch hooks from a worker thread; the lock keeps
+    # each line whole and the clock's bookkeeping consistent.
+    async_safe = True
+
+    def __init__(self, stream=None, interval=10.0, clock=None):
         super().__init__()
+        if interval is not None and (
+            isinstance(interval, bool)
+            or not isinstance(interval, (int, float))
+            or not interval >= 0
+        ):
+            raise ValueError(
+                "`interval` must be a number of seconds >= 0, or None for "
+                f"one line per epoch only; received {interval!r}."
+            )
+        if clock is not None and not callable(clock):
+            raise TypeError(
+                "`clock` must be a function that returns seconds, such as "
+                f"time.monotonic; received {clock!r}."
+            )
         self.stream = stream
-        self._start = None
+        self.interval = interval
+        self.clock = clock
+        self._epoch = 0
+        self._start = None  # the clock at the epoch's start; None between
+        self._last = None  # the clock at the last line
+        self._lock = threading.Lock()
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+    def _now(self):
+        return (self.clock or time.perf_counter)()
 
-    def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - (self._start or time.perf_counter())
+    def _epoch_label(self, epoch):
         epochs = (self.params or {}).get("epochs")
-        parts = [f"epoch {epoch + 1}/{epochs}" if epochs else f"epoch {epoch}"]
-        parts.append(f"{seconds:.1f}s")
+        return f"epoch {epoch + 1}/{epochs}" if epochs else f"epoch {epoch + 1}"
+
+    def _write(self, parts, logs):
         parts += [f"{k} {_number(v)}" for k, v in (logs or {}).items()]
         stream = self.stream or sys.stdout
         stream.write(" - ".join(parts) + "\n")
         stream.flush()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        with self._lock:
+            self._epoch = epoch
+            self._start = self._last = self._now()
+
+    def _batch_line(self, batch, logs, what):
+        if self.interval is None or self._start is None:
+            return
+        with self._lock:
+            now = self._now()
+            if now - self._last < self.interval:
+                return
+            self._last = now
+            steps = (
+                (self.params or {}).get("steps") if what == "batch" else None
+            )
+            count = f"{batch + 1}/{steps}" if steps else f"{batch + 1}"
+            parts = [
+                self._epoch_label(self._epoch),
+                f"{what} {count}",
+                f"{now - self._start:.1f}s",
+            ]
+            self._write(parts, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batch_line(batch, logs, "batch")
+
+    def on_test_batch_end(self, batch, logs=None):
+        # fit's validation pass, after the epoch's training batches.
+        self._batch_line(batch, logs, "validation batch")
+
+    def on_epoch_end(self, epoch, logs=None):
+        with self._lock:
+            now = self._now()
+            seconds = now - (now if self._start is None else self._start)
+            self._start = None  # no batch lines between epochs
+            self._write([self._epoch_label(epoch), f"{seconds:.1f}s"], logs)
 
 
 def resolve_progress(progress="auto", stream=None):
@@ -105,11 +181,12 @@ def fit_progress(progress="auto", stream=None):
     """`(verbose, callbacks)` for `model.fit` that show `progress`.
 
     Args:
-        progress: `"auto"` (a bar when `stream` is a terminal, else one
-            line per epoch), `"bar"` (Keras's live bar), `"epoch"` (one
-            plain line per epoch, `EpochLine`), `"none"`; or Keras's own
-            `verbose` values 0, 1 (the bar) and 2 (Keras's two lines per
-            epoch), passed as they are.
+        progress: `"auto"` (a bar when `stream` is a terminal, else
+            plain lines), `"bar"` (Keras's live bar), `"epoch"` (one
+            plain line per epoch and one every 10 s during a long epoch,
+            `EpochLine`), `"none"`; or Keras's own `verbose` values 0,
+            1 (the bar) and 2 (Keras's two lines per epoch), passed as
+            they are.
         stream: the output checked for a terminal; defaults to
             `sys.stdout`.
 
