@@ -8,6 +8,7 @@ import pytest
 
 from keras_attn import cli
 from keras_attn import demo
+from keras_attn.apps import demo as apps_demo
 
 
 def test_digits_split_is_stratified_and_scaled():
@@ -20,6 +21,109 @@ def test_digits_split_is_stratified_and_scaled():
     np.testing.assert_allclose(
         test_counts / (train_counts + test_counts), 0.2, atol=0.01
     )
+
+
+# Which digits the attention picture shows (made-up predictions).
+
+
+def test_chosen_examples_include_the_mistakes():
+    labels = np.arange(20) % 10
+    predicted = labels.copy()
+    predicted[[3, 11, 17]] = [5, 0, 2]  # three mistakes
+    chosen = apps_demo.choose_attention_examples(labels, predicted, count=8)
+    assert len(chosen) == 8 and len(set(chosen.tolist())) == 8
+    assert {3, 11, 17} <= set(chosen.tolist())
+    right = [i for i in chosen if labels[i] == predicted[i]]
+    # The five correct ones are of five different digits.
+    assert len({int(labels[i]) for i in right}) == 5
+    # Four places: two mistakes (half), the first ones, and two correct.
+    chosen = apps_demo.choose_attention_examples(labels, predicted, count=4)
+    assert [i for i in chosen if labels[i] != predicted[i]] == [3, 11]
+    assert len(chosen) == 4
+
+
+def test_chosen_examples_without_mistakes_or_without_correct_ones():
+    labels = np.array([4, 4, 4, 1, 2, 4, 1])
+    chosen = apps_demo.choose_attention_examples(labels, labels, count=3)
+    # No mistakes: correct ones of different digits first.
+    assert sorted(labels[chosen].tolist()) == [1, 2, 4]
+    wrong = (labels + 1) % 10
+    chosen = apps_demo.choose_attention_examples(labels, wrong, count=4)
+    assert chosen.tolist() == [0, 1, 2, 3]  # all mistakes fill it
+    # Fewer examples than places: each once.
+    chosen = apps_demo.choose_attention_examples(labels, labels, count=50)
+    assert sorted(chosen.tolist()) == list(range(7))
+    # A single place still shows a mistake when there is one.
+    predicted = labels.copy()
+    predicted[5] = 0
+    assert apps_demo.choose_attention_examples(
+        labels, predicted, 1
+    ).tolist() == [5]
+
+
+@pytest.mark.parametrize(
+    "labels, predicted, count, message",
+    [
+        ([1, 2], [1], 8, "2 labels and 1 predictions"),
+        ([[1, 2]], [[1, 2]], 8, r"`labels`.*1-D.*\(1, 2\)"),
+        ([1, 2], [0.5, 2.0], 8, "`predicted`.*integer.*float64"),
+        ([1, 2], [1, 2], 0, "`count` must be an int >= 1; received 0"),
+        ([1, 2], [1, 2], 2.0, "received 2.0"),
+        ([1, 2], [1, 2], True, "received True"),
+    ],
+)
+def test_chosen_examples_refuse_bad_input(labels, predicted, count, message):
+    with pytest.raises(ValueError, match=message):
+        apps_demo.choose_attention_examples(labels, predicted, count)
+
+
+def test_attention_picture_draws_over_each_digit_and_says_what_it_shows(
+    tmp_path,
+):
+    """An untrained ViT gets most digits wrong: the picture shows some of
+    its mistakes, marked, each map over its digit on its own scale, and
+    a caption that explains the colours."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from keras_attn import models
+
+    keras.utils.set_random_seed(0)
+    model = models.vit_classifier(10, "vit_digits")
+    _, x_test, _, y_test = demo.load_digits_split(seed=0)
+    x_test, y_test = x_test[:60], y_test[:60]
+    predicted = np.argmax(model.predict(x_test, verbose=0), axis=-1)
+    mistakes = int(np.sum(predicted != y_test))
+    assert mistakes > 0  # an untrained model (else this test shows nothing)
+
+    figure = demo.plot_digit_attention(
+        model, x_test, y_test, tmp_path / "maps.png", count=6
+    )
+    assert (tmp_path / "maps.png").stat().st_size > 1000
+    titles = [ax.get_title() for ax in figure.axes]
+    assert len(titles) == 6
+    marked = [t for t in titles if "(mistake)" in t]
+    correct = len(y_test) - mistakes
+    # Half the places for mistakes, more if too few are right.
+    assert len(marked) == min(mistakes, max(3, 6 - correct))
+    for title in titles:
+        true, guess = title.split("\n")[0].split(" (")[0].split(" / ")
+        assert true.startswith("true ") and guess.startswith("predicted ")
+        assert (true[5:] != guess[10:]) == ("(mistake)" in title)
+    for ax in figure.axes:
+        digit, overlay = ax.images  # the map is drawn over the digit
+        assert digit.get_array().shape == overlay.get_array().shape == (8, 8)
+        assert any(
+            np.array_equal(digit.get_array(), image[..., 0]) for image in x_test
+        )
+        assert 0 < overlay.get_alpha() < 1
+        # Its own colour scale: from its own smallest to largest share.
+        shares = overlay.get_array()
+        assert overlay.get_clim() == (shares.min(), shares.max())
+    scales = {ax.images[1].get_clim() for ax in figure.axes}
+    assert len(scales) > 1
+    caption = figure.get_supxlabel()
+    for words in ("class token", "attention rollout", "brighter", "own scale"):
+        assert words in caption
 
 
 @pytest.fixture(scope="module")

@@ -155,13 +155,112 @@ def plot_training(history, path):
     )
 
 
-def plot_digit_attention(model, images, labels, path, count=8):
-    """The class token's attention rollout over `count` digits, as a PNG.
+def _classes(name, values):
+    """`values` as a 1-D array of class indices, or a ValueError."""
+    array = np.asarray(values)
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(
+            f"`{name}` must be a 1-D array of integer class indices; "
+            f"received shape {array.shape}, dtype {array.dtype}."
+        )
+    return array
 
-    Each digit is drawn twice, side by side: the image in grey, then the
-    rollout of the class token over its patches on one colour scale for
-    the whole figure, with a colour bar (the share of the class token's
-    attention that reaches each patch).
+
+def choose_attention_examples(labels, predicted, count=8):
+    """Which held-out examples to draw: some right, the mistakes too.
+
+    Up to half of `count` (at least one) are mistakes, whenever
+    `predicted` has any; the rest are classified correctly, one per true
+    class before any class repeats. If there are too few of one kind,
+    the other fills the places. Correct ones come first, then the
+    mistakes, each kind in held-out order.
+
+    Args:
+        labels: 1-D array of true class indices.
+        predicted: 1-D array of predicted class indices, as long.
+        count: int >= 1. How many to choose (fewer if there are fewer).
+
+    Returns:
+        NumPy int array of indices into `labels`.
+
+    Raises:
+        ValueError: `labels` and `predicted` are not 1-D arrays of class
+            indices of one length, or `count` is not an int >= 1.
+
+    Example:
+
+    >>> labels = [0, 0, 1, 2, 3, 3]
+    >>> predicted = [0, 0, 7, 2, 3, 5]  # examples 2 and 5 are wrong
+    >>> choose_attention_examples(labels, predicted, count=4).tolist()
+    [0, 3, 2, 5]
+    """
+    labels = _classes("labels", labels)
+    predicted = _classes("predicted", predicted)
+    if labels.shape != predicted.shape:
+        raise ValueError(
+            "`labels` and `predicted` must have one entry per example: "
+            f"received {len(labels)} labels and {len(predicted)} "
+            "predictions."
+        )
+    integer = isinstance(count, (int, np.integer)) and count is not True
+    if not integer or count < 1:
+        raise ValueError(f"`count` must be an int >= 1; received {count!r}.")
+    wrong = np.flatnonzero(labels != predicted)
+    right = np.flatnonzero(labels == predicted)
+    mistakes = min(len(wrong), max(1, count // 2))
+    corrects = min(len(right), count - mistakes)
+    mistakes = min(len(wrong), count - corrects)
+    # One correct example per class first, then the others, in order.
+    seen, first, later = set(), [], []
+    for index in right:
+        (later if labels[index] in seen else first).append(int(index))
+        seen.add(labels[index])
+    chosen_right = sorted((first + later)[:corrects])
+    chosen_wrong = [int(index) for index in wrong[:mistakes]]
+    return np.array(chosen_right + chosen_wrong, dtype="int64")
+
+
+ROLLOUT_CAPTION = (
+    "Colour: how much the class token's output draws on each patch after "
+    "attention rollout across all layers (Abnar and Zuidema, 2020); "
+    "brighter = more; each panel on its own scale (its range in the title)."
+)
+ROLLOUT_TERMS = (
+    "The class token is the extra learned token the classifier reads its "
+    "answer from; attention rollout multiplies every layer's attention "
+    "(averaged over heads, plus the skip connection) to follow it back to "
+    "the patches."
+)
+
+
+def plot_digit_attention(model, images, labels, path, count=8):
+    """The class token's attention rollout drawn over held-out digits.
+
+    The ViT classifies from its class token: an extra learned token,
+    before the 16 patch tokens, whose last state the head reads.
+    Attention rollout (Abnar and Zuidema, 2020) follows that token back
+    through every layer: each layer's attention, averaged over heads with
+    the identity added for the skip connection, multiplied layer by
+    layer; its class-token row says how much of the class token's output
+    comes from each patch (`viz.attention_rollout`).
+
+    Each panel draws a digit in grey under that rollout, a
+    semi-transparent colour map (one value per patch,
+    `viz.upsample_attention`) on the panel's own scale, as the shares
+    differ little (uniform is 1/16); the title gives the true and
+    predicted digit and the range of shares. `choose_attention_examples`
+    picks the digits: up to half are mistakes (titled in red) when the
+    model makes any. A caption says what the colours mean.
+
+    Args:
+        model: a `vit_classifier` (logits or probabilities out).
+        images: `(n, height, width, 1)` held-out images.
+        labels: `(n,)` their true classes.
+        path: where to write the PNG.
+        count: int. How many digits to draw. Defaults to 8.
+
+    Returns:
+        The matplotlib Figure, saved and closed.
 
     Example:
 
@@ -169,57 +268,72 @@ def plot_digit_attention(model, images, labels, path, count=8):
     >>> from keras_attn import models
     >>> _, x_test, _, y_test = load_digits_split()
     >>> path = os.path.join(tempfile.mkdtemp(), "maps.png")
-    >>> plot_digit_attention(models.vit_classifier(10, "vit_digits"),
-    ...                      x_test, y_test, path, count=4)
-    >>> os.path.getsize(path) > 0
+    >>> figure = plot_digit_attention(models.vit_classifier(10, "vit_digits"),
+    ...                               x_test, y_test, path, count=4)
+    >>> os.path.getsize(path) > 0, len(figure.axes)
+    (True, 4)
+    >>> "attention rollout" in figure.get_supxlabel()
     True
     """
+    import textwrap
+
     from keras_attn import models
     from keras_attn import viz
 
-    plt = viz._pyplot()
-    images, labels = images[:count], labels[:count]
-    count = len(images)
-    maps = models.attention_maps(model, images)
-    rollout = viz.attention_rollout(maps)  # (count, T, T)
+    labels = _classes("labels", labels)
+    if np.ndim(images) != 4 or not len(images) == len(labels) > 0:
+        raise ValueError(
+            "`images` must be (n, height, width, channels), n >= 1, one "
+            f"image per label ({len(labels)} labels); received shape "
+            f"{np.shape(images)}."
+        )
     predicted = np.argmax(model.predict(images, verbose=0), axis=-1)
-    height, width = images.shape[1:3]
-    patch = height // int(np.sqrt(rollout.shape[-1] - 1))
-    shares = np.stack(
-        [
-            viz.upsample_attention(rollout[i, 0, 1:], (height, width), patch)
-            for i in range(count)
-        ]
-    )
-    shares = shares / shares.sum(axis=(1, 2), keepdims=True) * patch**2
-    pairs = min(count, 4)
-    rows = int(np.ceil(count / pairs))
+    chosen = choose_attention_examples(labels, predicted, count)
+    images = np.asarray(images)[chosen]
+    maps = models.attention_maps(model, images)
+    rollout = viz.attention_rollout(maps)[:, 0, 1:]  # (count, patches)
+    shares = rollout / rollout.sum(axis=-1, keepdims=True)
+    patch = images.shape[1] // int(np.sqrt(shares.shape[-1]))
+    plt = viz._pyplot()
+    columns = min(len(chosen), 4)
+    rows = int(np.ceil(len(chosen) / columns))
     figure, axes = plt.subplots(
         rows,
-        2 * pairs,
-        figsize=(2.2 * 2 * pairs, 2.5 * rows),
+        columns,
+        figsize=(2.6 * columns, 2.9 * rows + 0.9),
         squeeze=False,
         layout="constrained",
     )
-    top = float(shares.max())
-    drawn = None
-    for index in range(rows * pairs):
-        digit, heat = axes.flat[2 * index], axes.flat[2 * index + 1]
-        digit.axis("off")
-        heat.axis("off")
-        if index >= count:
-            continue
-        digit.imshow(images[index, ..., 0], cmap="gray_r")
-        digit.set_title(
-            f"true {labels[index]}, predicted {predicted[index]}", fontsize=9
+    for ax in axes.flat[len(chosen) :]:
+        ax.remove()
+    for ax, index, image, share in zip(
+        axes.flat, chosen, images, shares, strict=False
+    ):
+        wrong = predicted[index] != labels[index]
+        # Ink dark on white, smoothed for the eye; the map stays one
+        # value per patch, on this panel's own range (imshow's default).
+        ax.imshow(image[..., 0], cmap="gray_r", interpolation="bicubic")
+        upsampled = viz.upsample_attention(share, image.shape[:2], patch)
+        ax.imshow(upsampled, cmap="viridis", alpha=0.5)
+        ax.set_axis_off()
+        ax.set_title(
+            f"true {labels[index]} / predicted {predicted[index]}"
+            + (" (mistake)" if wrong else "")
+            + f"\npatches {share.min():.0%} to {share.max():.0%}",
+            fontsize=9,
+            color="firebrick" if wrong else "black",
         )
-        drawn = heat.imshow(shares[index], cmap="inferno", vmin=0.0, vmax=top)
-        heat.set_title("attention", fontsize=9)
-    colorbar = figure.colorbar(drawn, ax=axes, shrink=0.8)
-    colorbar.set_label("share of the class token's attention per patch")
-    figure.suptitle("Where the class token looks (attention rollout)")
+    mistakes = int(np.sum(predicted != labels))
+    figure.suptitle(
+        f"Where the class token looks: {len(chosen)} of {len(labels)} "
+        f"held-out digits ({mistakes} misclassified in all)"
+    )
+    figure.supxlabel(
+        textwrap.fill(ROLLOUT_CAPTION + " " + ROLLOUT_TERMS, 100), fontsize=8
+    )
     figure.savefig(path, dpi=90)
     plt.close(figure)
+    return figure
 
 
 def _mediapipe_file(model, output, say):
@@ -366,6 +480,7 @@ def run(
 __all__ = [
     "DIGITS_RECIPE",
     "format_table",
+    "choose_attention_examples",
     "load_digits_split",
     "minilm_checkpoint",
     "plot_digit_attention",
