@@ -130,7 +130,8 @@ def tokenizer(vocabulary):
         raise ValueError(
             "A text task needs `vocabulary`: the checkpoint folder (with "
             "vocab.txt), a vocab.txt file, or a keras-hub BertTokenizer; "
-            "received None."
+            "received None, and the model has no preprocessor with a "
+            "WordPiece tokenizer to take it from."
         )
     hub = getattr(vocabulary, "tokenizer", vocabulary)
     if hasattr(hub, "get_vocabulary") and hasattr(hub, "strip_accents"):
@@ -209,7 +210,8 @@ def labels(labels, task):
     if labels is None:
         raise ValueError(
             f"The {task} task needs `labels`: the class names in output "
-            "order (a list, or a file with one a line); received None."
+            "order (a list, or a file with one a line); received None, and "
+            "the model has no `class_names` to take them from."
         )
     if isinstance(labels, (str, os.PathLike)):
         if not pathlib.Path(labels).is_file():
@@ -233,7 +235,9 @@ def normalization(normalization, channels):
         raise ValueError(
             "An image task needs `normalization=(mean, std)`: the model's "
             "input is (pixel - mean) / std of 0..255 pixels, e.g. (0, 255) "
-            "for [0, 1] or (127.5, 127.5) for [-1, 1]; received None."
+            "for [0, 1] or (127.5, 127.5) for [-1, 1]; received None, and "
+            "the model has no preprocessor with an image converter to take "
+            "it from."
         )
     try:
         mean, std = (

@@ -5,6 +5,7 @@ A model's inputs become `tf.TensorSpec`s named as the model names them
 and sequence dimensions fixed or left dynamic as the caller asks.
 """
 
+import keras
 import numpy as np
 
 from keras_attn import _compat
@@ -77,10 +78,26 @@ def call_model(model, inputs, names=None):
     return dict(zip(names, outputs, strict=True))
 
 
+def network_layers(model):
+    """Every layer inside `model`, nested ones included, except those of
+    a task's `preprocessor` (keras-hub's tasks track it as a sublayer, and
+    its `sequence_length` is no position table), nested tasks' too."""
+    layers = _compat.flatten_layers(model)
+    skipped = set()
+    for owner in [model, *layers]:
+        preprocessor = getattr(owner, "preprocessor", None)
+        if isinstance(preprocessor, keras.layers.Layer):
+            skipped.add(id(preprocessor))
+            skipped.update(
+                id(layer) for layer in _compat.flatten_layers(preprocessor)
+            )
+    return [layer for layer in layers if id(layer) not in skipped]
+
+
 def _sizes(model):
     """(token vocabulary size, number of segments) found in the model."""
     vocabulary, segments = None, None
-    for layer in _compat.flatten_layers(model):
+    for layer in network_layers(model):
         if vocabulary is None:
             size = getattr(layer, "vocabulary_size", None)
             if isinstance(size, int):
@@ -98,7 +115,7 @@ def _position_limit(model):
     """The fewest positions of any learned position table in the model."""
     limits = [
         layer.sequence_length
-        for layer in _compat.flatten_layers(model)
+        for layer in network_layers(model)
         if isinstance(getattr(layer, "sequence_length", None), int)
     ]
     return min(limits, default=None)

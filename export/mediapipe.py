@@ -30,13 +30,14 @@ from keras import ops
 from keras_attn import _compat
 from keras_attn import layers
 from keras_attn._choices import MEDIAPIPE_TASKS
+from keras_attn.export import _defaults
 from keras_attn.export import _files
 from keras_attn.export import _mediapipe_inputs as checked
 from keras_attn.export import _specs
 from keras_attn.export import integrity
 from keras_attn.export import metadata as md
 from keras_attn.export._mediapipe_inputs import mediapipe_text
-from keras_attn.export.tflite import to_tflite
+from keras_attn.export.tflite import _to_tflite
 from keras_attn.models import bert_sentence_embedder
 
 TASKS = MEDIAPIPE_TASKS
@@ -301,7 +302,7 @@ def _export(model, path, task, labels, tokenizer, mean, std, options):
     length = options["sequence_length"]
     with tempfile.TemporaryDirectory() as scratch:
         plain = pathlib.Path(scratch) / path.name
-        report = to_tflite(model, plain, **options)
+        report = _to_tflite(model, plain, **options)
         inputs, outputs = md.model_io(plain.read_bytes())
         _check_file(task, inputs, outputs, length)
         files = {}
@@ -326,7 +327,7 @@ def to_mediapipe(
     vocabulary=None,
     normalization=None,
     grayscale=None,
-    sequence_length=128,
+    sequence_length=None,
     probabilities=False,
     **to_tflite_options,
 ):
@@ -340,6 +341,11 @@ def to_mediapipe(
     `probabilities=True` a softmax computed inside the file (its
     `score_threshold` option compares against those numbers).
 
+    A task (keras-hub's or keras_attn's: a model with `.preprocessor`
+    and `.class_names`) gives the defaults: the sequence length it was
+    trained at, its tokenizer's vocabulary and casing, its class names,
+    its image converter's normalization.
+
     Args:
         model: a Keras model. Text: a BERT model (`token_ids`,
             `segment_ids`, `padding_mask` int32 inputs) with one
@@ -352,20 +358,29 @@ def to_mediapipe(
         path: the `.tflite` file to write.
         task: one of `TASKS`.
         labels: classifiers: the class names in output order, a list or
-            a file with one a line.
+            a file with one a line; None takes the model's `class_names`.
         vocabulary: text: the checkpoint folder (its vocab.txt, and
             tokenizer_config.json for the casing), a vocab.txt (casing
             assumed uncased), or a keras-hub `BertTokenizer` or
-            preprocessor.
+            preprocessor; None takes the model's preprocessor's
+            tokenizer.
         normalization: images: `(mean, std)` such that the model's input
             is `(pixel - mean) / std` of 0..255 pixels; one value each,
             or one a channel (then computed inside the file: MediaPipe
-            takes one value).
+            takes one value). None takes the model's image converter's
+            (`x * scale + offset`: mean `-offset / scale`, std
+            `1 / scale`).
         grayscale: images, for a model of 1 channel: `"mean"` or
             `"luma"` (0.299 R + 0.587 G + 0.114 B), computed inside the
             file from MediaPipe's RGB.
         sequence_length: int. Text: tokens per call (MediaPipe keeps
             `[CLS]`, the first `sequence_length - 2` pieces, `[SEP]`).
+            None (the default) is the model's own: the length its task
+            preprocessor was trained at, else its inputs' fixed length,
+            else 128, or the size of its learned position table when
+            that is smaller. A length above the position table is
+            refused; one other than the trained length is exported with
+            a `UserWarning` naming both.
         probabilities: bool. Classifiers: append a softmax.
         **to_tflite_options: passed to `to_tflite` (`quantization`,
             `representative_data`, `sample_data`, `measure_latency`...).
@@ -373,8 +388,8 @@ def to_mediapipe(
     Returns:
         `to_tflite`'s `ExportReport`, with a `mediapipe` dict: `task`,
         `tokenizer`, `labels`, `scores`, `normalization`, `in_graph`
-        (what was added to the model) and `warnings` (also issued with
-        `warnings.warn`).
+        (what was added to the model) and `warnings` (each issued once
+        with `warnings.warn`; the printed report leaves them out).
 
     Raises:
         ValueError: for a task, model or argument MediaPipe cannot take
@@ -424,17 +439,22 @@ def to_mediapipe(
                 f"MediaPipe runs batch 1 with builtin operators: `{option}` "
                 f"must be {allowed!r}."
             )
+    trained = _defaults.trained_with(model)
+    if classifier and labels is None:
+        labels = trained.class_names
     labels = checked.labels(labels, task) if classifier else None
     notes, tokenizer, mean, std = [], None, None, None
     if text:
-        if not isinstance(sequence_length, int) or sequence_length < 3:
-            raise ValueError(
-                "MediaPipe needs a fixed `sequence_length` (an int >= 3: "
-                "[CLS], a piece, [SEP]); a dynamic one fails on long texts. "
-                f"Received {sequence_length!r}."
-            )
-        tokenizer = checked.tokenizer(vocabulary)
-        notes = checked.tokenizer_warnings(tokenizer)
+        sequence_length, note = _defaults.mediapipe_length(
+            model, sequence_length
+        )
+        if vocabulary is None and trained.tokenizer is not None:
+            tokenizer = checked.tokenizer(trained.tokenizer)
+            tokenizer["source"] = f"the model's {tokenizer['source']}"
+        else:
+            tokenizer = checked.tokenizer(vocabulary)
+        notes = [note] if note else []
+        notes += checked.tokenizer_warnings(tokenizer)
         size = _specs._sizes(model)[0]
         if size is not None and len(tokenizer["tokens"]) > size:
             raise ValueError(
@@ -445,6 +465,8 @@ def to_mediapipe(
     else:
         image = model.input
         channels = image.shape[-1] if hasattr(image, "shape") else None
+        if normalization is None:
+            normalization = trained.normalization
         mean, std = checked.normalization(normalization, channels or 3)
         model, steps, mean, std = _image_model(
             model, task, mean, std, grayscale

@@ -238,7 +238,9 @@ class ExportReport:
             runtime's reasons, and the GPU's difference from the CPU.
         mediapipe: for `to_mediapipe` exports, what the file's metadata
             says (task, tokenizer, labels, scores, normalization), what was
-            added to the model (`in_graph`) and `warnings`; else None.
+            added to the model (`in_graph`) and `warnings` (issued once
+            with `warnings.warn` at export, so not printed with the
+            report); else None.
 
     Example:
 
@@ -341,5 +343,5 @@ def _mediapipe_lines(section):
         )
     if section.get("in_graph"):
         lines.append(f"  in the file    {'; '.join(section['in_graph'])}")
-    lines.extend(f"  warning        {note}" for note in section["warnings"])
+    # `warnings` are not printed: `to_mediapipe` issued each already.
     return lines

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from keras_attn.export import _defaults
 from keras_attn.export import _specs
 from keras_attn.export import calibration
 from keras_attn.export import lowering
@@ -28,7 +29,9 @@ from keras_attn.export.saved_model import write_saved_model
 QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
 
 
-def _check_arguments(path, quantization, representative_data, batch_size):
+def _check_arguments(
+    path, quantization, representative_data, batch_size, float_ops
+):
     if quantization not in QUANTIZATIONS:
         raise ValueError(
             f"`quantization` must be one of {list(QUANTIZATIONS)}; received "
@@ -50,6 +53,11 @@ def _check_arguments(path, quantization, representative_data, batch_size):
         raise ValueError(
             "`batch_size` must be a positive int or None; received "
             f"{batch_size!r}."
+        )
+    if float_ops and quantization != "int8":
+        raise ValueError(
+            "`float_ops` selects operators to leave out of int8 "
+            f"quantization; received it with quantization={quantization!r}."
         )
 
 
@@ -107,7 +115,8 @@ def to_tflite(
     """Exports a Keras model (or a `Translator`) to a `.tflite` file.
 
     The model is traced with fixed shapes (batch `batch_size`, every
-    unknown length `sequence_length`), converted with TFLite's builtin
+    unknown length `sequence_length`, by default the length the model was
+    trained at), converted with TFLite's builtin
     operators only in the converter worker process, then run with the
     LiteRT interpreter next to the Keras model on sample inputs.
 
@@ -133,8 +142,18 @@ def to_tflite(
         representative_data: for `int8`: a `tf.data.Dataset` (of inputs or
             `(inputs, labels)`), a dict of arrays or a list of dicts; rows
             are padded or cut to the exported shape.
-        sequence_length: int, or None to keep text inputs' length dynamic
-            (slower: the graph then computes shapes at run time).
+        sequence_length: the length every unknown (`None`) input
+            dimension is traced at. None (the default) takes the length
+            the model was trained at from its task preprocessor
+            (`model.preprocessor.sequence_length`, keras-hub's tasks and
+            keras_attn's); a model of unknown length without one is
+            refused, naming `sequence_length`. An int exports at that
+            length (at most the size of the model's learned position
+            table; a `UserWarning` when it is not the trained length).
+            `"dynamic"` keeps the length unknown: the file takes any
+            length, but computes shapes at run time (SHAPE, REDUCE_PROD
+            operators: slower, and phone accelerators refuse it). A
+            model whose inputs are all fixed ignores it.
         batch_size: int, or None for a dynamic batch.
         allow_flex: bool. Accept Flex (select TF) and custom operators
             instead of raising `UnsupportedOpsError`.
@@ -194,13 +213,59 @@ def to_tflite(
             f"Unexpected arguments {sorted(translator_options)} (they apply "
             "to Translator exports only)."
         )
-    _check_arguments(path, quantization, representative_data, batch_size)
+    _check_arguments(
+        path, quantization, representative_data, batch_size, float_ops
+    )
+    sequence_length, note = _defaults.tflite_length(model, sequence_length)
+    if note:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return _to_tflite(
+        model,
+        path,
+        quantization=quantization,
+        representative_data=representative_data,
+        sequence_length=sequence_length,
+        batch_size=batch_size,
+        allow_flex=allow_flex,
+        sample_data=sample_data,
+        num_samples=num_samples,
+        calibration_steps=calibration_steps,
+        float_ops=float_ops,
+        num_threads=num_threads,
+        measure_latency=measure_latency,
+        latency_runs=latency_runs,
+        timeout=timeout,
+        accelerators=accelerators,
+        soc_models=soc_models,
+    )
+
+
+def _to_tflite(
+    model,
+    path,
+    quantization=None,
+    representative_data=None,
+    sequence_length=None,
+    batch_size=1,
+    allow_flex=False,
+    sample_data=None,
+    num_samples=4,
+    calibration_steps=100,
+    float_ops=None,
+    num_threads=2,
+    measure_latency=True,
+    latency_runs=20,
+    timeout=1800,
+    accelerators=None,
+    soc_models=None,
+):
+    """`to_tflite` of a Keras model at a length already chosen
+    (`sequence_length`: an int, or None for dynamic or fixed shapes), for
+    the exporters that choose it themselves (`to_mediapipe`)."""
+    _check_arguments(
+        path, quantization, representative_data, batch_size, float_ops
+    )
     accelerators = accelerator_names(accelerators)
-    if float_ops and quantization != "int8":
-        raise ValueError(
-            "`float_ops` selects operators to leave out of int8 "
-            f"quantization; received it with quantization={quantization!r}."
-        )
     specs = _specs.input_specs(model, batch_size, sequence_length)
     calibration_rows = None
     if quantization == "int8":
@@ -314,6 +379,13 @@ def translator_to_tflite(
     from keras_attn.models.translator import TranslatorParts
     from keras_attn.models.translator import decoding
 
+    if source_length is not None and not _defaults.positive_int(source_length):
+        raise ValueError(
+            "The on-device translator takes a fixed number of source ids: "
+            "`source_length` (`sequence_length` of `to_tflite`) must be a "
+            "positive int, or None for the translator's max_source_length; "
+            f"received {source_length!r}."
+        )
     source_length = source_length or translator.max_source_length
     max_length = max_length or translator.max_target_length
     if not str(path).endswith(".tflite"):

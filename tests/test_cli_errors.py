@@ -48,9 +48,19 @@ def files(tmp_path_factory):
     (root / "folder.tsv").mkdir()
     (root / "no_config").mkdir()
     (root / "images").mkdir()
+    write("words.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nthe\ncat\n")
     inputs = keras.Input((4,), name="x")
     model = keras.Model(inputs, keras.layers.Dense(2, name="y")(inputs))
     model.save(root / "dense.keras")
+    # As `keras-attn train text-classifier --sequence-length 16` builds
+    # it from scratch: a position table of 16, inputs of unknown length.
+    from keras_attn import models
+
+    backbone = models.bert_backbone(
+        vocabulary_size=6, num_layers=1, hidden_dim=8, num_heads=1,
+        intermediate_dim=8, max_sequence_length=16,
+    )  # fmt: skip
+    models.bert_text_classifier(backbone, 2).save(root / "bert16.keras")
     (root / "dense.tflite").write_bytes(b"")  # named only, never read
     np.savez(root / "wrong_key.npz", images=np.ones((4, 4), "float32"))
     return root
@@ -73,6 +83,12 @@ BAD = [
     ("no text column", "demo --text-data body.tsv", "--text-column"),
     ("numbers and names", "demo --text-data mixed.tsv", "--text-data"),
     ("zero epochs", "demo --epochs 0", "--epochs"),
+    (
+        "sequence length neither int nor dynamic",
+        "export dense.keras --to tflite --sequence-length auto "
+        "--output m.tflite",
+        "--sequence-length",
+    ),
     ("epochs not a number", "demo --epochs ten", "--epochs"),
     ("negative seed", "demo --seed -1", "--seed"),
     ("bad progress choice", "demo --progress loud", "--progress"),
@@ -139,28 +155,10 @@ BAD = [
         "--labels",
     ),
     (
-        "image task without normalization",
-        "export dense.keras --to tflite --mediapipe image_classifier "
-        "--labels labels.txt --output m.tflite",
-        "--normalization",
-    ),
-    (
         "normalization not two numbers",
         "export dense.keras --to tflite --mediapipe image_classifier "
         "--normalization 0 --output m.tflite",
         "--normalization",
-    ),
-    (
-        "text task without vocabulary",
-        "export dense.keras --to tflite --mediapipe text_classifier "
-        "--labels labels.txt --output m.tflite",
-        "--vocab",
-    ),
-    (
-        "classifier without labels",
-        "export dense.keras --to tflite --mediapipe image_classifier "
-        "--normalization 0,255 --output m.tflite",
-        "--labels",
     ),
     (
         "vocabulary for an image task",
@@ -255,8 +253,39 @@ BAD = [
     ("unknown command", "serve", "COMMAND"),
     ("unknown flag", "demo --epoks 3", "--epoks"),
 ]
-# These need the model (its input names, its family's presets).
+# These need the model (its input names, its family's presets, what a task
+# carries: class names, tokenizer, image normalization, trained length).
 NEEDS_TENSORFLOW = [
+    (
+        "image task without normalization",
+        "export dense.keras --to tflite --mediapipe image_classifier "
+        "--labels labels.txt --output m.tflite",
+        "--normalization",
+    ),
+    (
+        "text task without vocabulary",
+        "export dense.keras --to tflite --mediapipe text_classifier "
+        "--labels labels.txt --output m.tflite",
+        "--vocab",
+    ),
+    (
+        "classifier without labels",
+        "export dense.keras --to tflite --mediapipe image_classifier "
+        "--normalization 0,255 --output m.tflite",
+        "--labels",
+    ),
+    (
+        "unknown length and no --sequence-length",
+        "export bert16.keras --to tflite --output m.tflite",
+        "--sequence-length",
+    ),
+    (
+        "mediapipe length above the position table",
+        "export bert16.keras --to tflite --mediapipe text_classifier "
+        "--labels labels.txt --vocab words.txt --sequence-length 128 "
+        "--output m.tflite",
+        "--sequence-length",
+    ),
     (
         "calibration arrays not the model's inputs",
         "export dense.keras --to tflite --quantize int8 --calibration "
@@ -286,12 +315,43 @@ def assert_one_line_naming(result, flag, folder):
     assert result.returncode == 2, result.stderr
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
+    # Plain text: no terminal codes, no Keras dump of a call's arguments.
+    assert "\x1b" not in result.stderr, result.stderr
+    assert "Arguments received" not in result.stderr
     assert f"argument {flag}" in lines[0] or f": {flag}" in lines[0], lines
     assert lines[0].startswith("keras-attn"), lines
     assert result.stdout == ""
     # Nothing started: no run folder, no demo folder, no exported file.
     for name in ("run", "keras-attn-demo", "m.tflite", "sm"):
         assert not (folder / name).exists(), name
+
+
+def test_an_error_keras_raised_in_a_layer_is_one_plain_line():
+    """What `keras-attn` printed for a 16-position model called at 128
+    tokens: Keras's "Exception encountered when calling ...", the
+    message in bold, then every argument. The command prints the
+    message only."""
+    from keras_attn import models
+    from keras_attn.cli.commands import one_line
+
+    backbone = models.bert_backbone(
+        vocabulary_size=6, num_layers=1, hidden_dim=8, num_heads=1,
+        intermediate_dim=8, max_sequence_length=16,
+    )  # fmt: skip
+    ids = np.ones((1, 128), "int32")
+    inputs = {"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": ids}
+    with pytest.raises(ValueError) as raised:
+        backbone(inputs)
+    raw = str(raised.value)
+    # What Keras gives (so the test can fail): codes, several lines.
+    assert "\x1b[" in raw and "Arguments received by" in raw
+    assert "\n" in raw
+    assert one_line(raised.value) == (
+        "PositionalEmbedding holds 16 positions (sequence_length=16), but "
+        "received a sequence of length 128."
+    )
+    plain = ValueError("A plain\n  message over two lines.")
+    assert one_line(plain) == "A plain message over two lines."
 
 
 def test_the_list_is_long_and_names_many_flags():

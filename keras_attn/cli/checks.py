@@ -194,8 +194,10 @@ def labels_file(path):
 
 
 def _check_mediapipe(args, model):
-    """The MediaPipe flags; fills `args.labels` and `args.vocab` from the
-    files beside the model where the user gave none."""
+    """The MediaPipe flags that go together, and the files they name
+    (`args.labels` becomes the list of names). What the user left out
+    (labels, vocabulary, normalization) may come from the model, so the
+    command decides after loading it (`commands._mediapipe_defaults`)."""
     task = args.mediapipe
     text, classifier = task.startswith("text"), task.endswith("classifier")
     if args.to != "tflite":
@@ -217,35 +219,13 @@ def _check_mediapipe(args, model):
         ("--grayscale", not text),
     ):
         _not_without(args, flag, f"to other tasks than {task}", allowed)
-    if classifier:
-        beside = model.parent / "classes.json"
-        if args.labels is None and not beside.is_file():
-            raise UsageError(
-                "--labels",
-                f"the {task} task needs the class names (one a line or a "
-                f"JSON list); {model.parent} has no classes.json",
-            )
-        args.labels = labels_file(args.labels or beside)
-    if text:
-        if args.vocab is None:
-            if not (model.parent / "vocab.txt").is_file():
-                raise UsageError(
-                    "--vocab",
-                    f"the {task} task needs the tokenizer's vocab.txt or "
-                    f"its folder; {model.parent} has no vocab.txt",
-                )
-            args.vocab = str(model.parent)
-        elif pathlib.Path(args.vocab).is_dir():
+    if classifier and args.labels is not None:
+        args.labels = labels_file(args.labels)
+    if text and args.vocab is not None:
+        if pathlib.Path(args.vocab).is_dir():
             input_folder("--vocab", args.vocab, ("vocab.txt",))
         else:
             input_file("--vocab", args.vocab, what="vocab.txt file")
-    elif args.normalization is None:
-        raise UsageError(
-            "--normalization",
-            f"the {task} task needs MEAN,STD such that the model input is "
-            "(pixel - MEAN) / STD of 0..255 pixels (0,255 for keras-attn's "
-            "ViTs)",
-        )
 
 
 def check_export(args):

@@ -3,11 +3,19 @@
 Every function imports TensorFlow, Keras and the library inside itself,
 after the arguments are parsed and checked (`keras_attn.cli.parser`,
 `keras_attn.cli.checks`). What only the loaded model can say (its input
-names, its channels) raises `checks.UsageError` before any export starts;
-a failure of the work itself is one line on stderr and exit status 2.
+names, its channels, the length, class names, tokenizer and image
+normalization a task carries) raises `checks.UsageError` before any
+export starts; a failure of the work itself is one line on stderr (no
+terminal codes, no Keras argument dump) and exit status 2.
 """
 
+import re
 import sys
+
+# Terminal colour and style codes (Keras puts bold around its messages).
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Keras's wrapping of an error raised inside a layer's call.
+_KERAS_CALL = re.compile(r"^Exception encountered when calling [^\s]+\.\s*")
 
 
 def _progress(args):
@@ -18,6 +26,26 @@ def _progress(args):
     return {0: "none", 1: "bar", 2: "epoch"}.get(old, "auto")
 
 
+def one_line(error):
+    """`error`'s message as one plain line: no terminal codes, and of an
+    error Keras wrapped around a layer's call, only the layer's message
+    (not "Exception encountered when calling ..." nor the "Arguments
+    received by ..." dump of every argument).
+
+    Example:
+
+    >>> one_line(ValueError(
+    ...     "Exception encountered when calling Embedding.call().\\n\\n"
+    ...     "\\x1b[1mHolds 16 positions, received 128.\\x1b[0m\\n\\n"
+    ...     "Arguments received by Embedding.call():\\n  • x=tf.Tensor(...)"))
+    'Holds 16 positions, received 128.'
+    """
+    text = _ANSI.sub("", str(error))
+    text = text.split("Arguments received by ")[0]
+    text = " ".join(text.split())
+    return _KERAS_CALL.sub("", text) or type(error).__name__
+
+
 def _fail(args, error):
     """One line on stderr for a failure of the work; exit status 2."""
     name = " ".join(
@@ -25,8 +53,7 @@ def _fail(args, error):
         for part in ("keras-attn", args.command, getattr(args, "job", ""))
         if part
     )
-    message = " ".join(str(error).split())
-    print(f"{name}: error: {message}", file=sys.stderr)
+    print(f"{name}: error: {one_line(error)}", file=sys.stderr)
     return 2
 
 
@@ -80,13 +107,13 @@ def _load_for_export(path):
         try:
             return Translator.load(path)
         except ValueError as error:
-            raise UsageError("MODEL", str(error)) from None
+            raise UsageError("MODEL", one_line(error)) from None
     from keras_attn import load_model
 
     try:
         return load_model(path)  # safe_mode stays on
     except ValueError as error:  # CorruptModelError, or safe mode's refusal
-        raise UsageError("MODEL", str(error)) from None
+        raise UsageError("MODEL", one_line(error)) from None
 
 
 def _calibration(path, model):
@@ -142,21 +169,91 @@ def _check_channels(args, model):
         )
 
 
+def _mediapipe_defaults(args, model):
+    """What the MediaPipe task needs and the user left out, from the
+    model (a task's class names, tokenizer, image normalization) or else
+    the files beside it (classes.json, vocab.txt); `UsageError` naming
+    the flag when neither has it."""
+    import pathlib
+
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.cli.checks import labels_file
+    from keras_attn.export import _defaults
+
+    task = args.mediapipe
+    folder = pathlib.Path(args.model).parent
+    trained = _defaults.trained_with(model)
+    if task.endswith("classifier") and args.labels is None:
+        beside = folder / "classes.json"
+        if trained.class_names is None and not beside.is_file():
+            raise UsageError(
+                "--labels",
+                f"the {task} task needs the class names (one a line or a "
+                f"JSON list); the model has no class_names and {folder} "
+                "has no classes.json",
+            )
+        if trained.class_names is None:
+            args.labels = labels_file(beside)
+    if task.startswith("text"):
+        if args.vocab is None and trained.tokenizer is None:
+            if not (folder / "vocab.txt").is_file():
+                raise UsageError(
+                    "--vocab",
+                    f"the {task} task needs the tokenizer's vocab.txt or "
+                    "its folder; the model has no preprocessor with a "
+                    f"tokenizer and {folder} has no vocab.txt",
+                )
+            args.vocab = str(folder)
+        try:
+            _defaults.mediapipe_length(
+                model, args.sequence_length, name="--sequence-length"
+            )
+        except ValueError as error:
+            raise UsageError("--sequence-length", str(error)) from None
+    elif args.normalization is None and trained.normalization is None:
+        raise UsageError(
+            "--normalization",
+            f"the {task} task needs MEAN,STD such that the model input is "
+            "(pixel - MEAN) / STD of 0..255 pixels (0,255 for keras-attn's "
+            "ViTs); the model has no preprocessor with an image converter",
+        )
+
+
+def _check_length(args, model):
+    """`--sequence-length` against the model (`UsageError` when it has an
+    unknown length and no preprocessor to say its own, or a position
+    table shorter than asked)."""
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.export import _defaults
+
+    try:
+        _defaults.tflite_length(
+            model, args.sequence_length, name="--sequence-length"
+        )
+    except ValueError as error:
+        raise UsageError("--sequence-length", str(error)) from None
+
+
 def _saved_model(args, model):
     from keras_attn import export
+    from keras_attn.export import _defaults
 
+    length = args.sequence_length
+    if length == _defaults.DYNAMIC:
+        length = None
     preprocessor = None
     if args.preprocessor:
         from keras_attn.models import load_bert_preprocessor
 
+        trained = _defaults.trained_with(model).sequence_length
         preprocessor = load_bert_preprocessor(
-            args.preprocessor, sequence_length=args.sequence_length or 128
+            args.preprocessor, sequence_length=length or trained or 128
         )
     return export.to_saved_model(
         model,
         args.output,
         preprocessor=preprocessor,
-        sequence_length=args.sequence_length,
+        sequence_length=length,
     )
 
 
@@ -174,6 +271,7 @@ def _tflite(args, model):
         )
     if args.mediapipe:
         _check_channels(args, model)
+        _mediapipe_defaults(args, model)
         return export.to_mediapipe(
             model,
             args.output,
@@ -182,11 +280,12 @@ def _tflite(args, model):
             vocabulary=args.vocab,
             normalization=args.normalization,
             grayscale=args.grayscale,
-            sequence_length=args.sequence_length or 128,
+            sequence_length=args.sequence_length,
             probabilities=args.probabilities,
             **options,
         )
     if not isinstance(model, Translator):
+        _check_length(args, model)
         options.update(batch_size=args.batch_size, allow_flex=args.allow_flex)
     return export.to_tflite(
         model, args.output, sequence_length=args.sequence_length, **options

@@ -25,6 +25,18 @@ def positive_int(text):
     return value
 
 
+def length_or_dynamic(text):
+    """A positive int, or `dynamic` (a length left to run time)."""
+    if text == "dynamic":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive int or dynamic, got {text}"
+        ) from None
+
+
 def non_negative_int(text):
     try:
         value = int(text)

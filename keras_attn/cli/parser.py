@@ -22,6 +22,7 @@ from keras_attn.cli.options import PROGRESS_HELP
 from keras_attn.cli.options import VERBOSE_HELP
 from keras_attn.cli.options import accelerator_list
 from keras_attn.cli.options import add_text_columns
+from keras_attn.cli.options import length_or_dynamic
 from keras_attn.cli.options import logs_parent
 from keras_attn.cli.options import non_negative_int
 from keras_attn.cli.options import normalization
@@ -153,11 +154,14 @@ def _add_export(commands, logs):
     )
     parser.add_argument(
         "--sequence-length",
-        type=positive_int,
+        type=length_or_dynamic,
         metavar="N",
         default=None,
-        help="text models: the fixed number of tokens (default: the "
-        "model's; 128 with --mediapipe)",
+        help="text models: the fixed number of tokens (default: the length "
+        "the model was trained at, when it holds its preprocessor (a "
+        "task); with --mediapipe, else 128 or its position table's size "
+        "if smaller), or dynamic for a .tflite file that takes any length "
+        "(slower, CPU only)",
     )
     parser.add_argument(
         "--batch-size",

@@ -399,6 +399,74 @@ def test_the_files_are_whole_and_say_what_they_hold(bert, text_files):
     assert "mediapipe      text_classifier" in str(report)
 
 
+def test_a_task_gives_the_length_vocabulary_and_labels(mp, bert, tmp_path):
+    """A classifier holding a keras-hub preprocessor of 12 tokens and
+    class names, as keras-hub's and keras_attn's tasks do, exports with
+    no `sequence_length`, `vocabulary` or `labels`: at 12, with its
+    tokenizer's vocabulary and its names, and MediaPipe runs it. The
+    accent warning comes once, and the printed report does not repeat
+    it."""
+    import keras_hub
+
+    classifier, _ = bert
+    tokenizer = keras_hub.models.BertTokenizer(
+        vocabulary=VOCAB, lowercase=True, strip_accents=True
+    )
+    task = keras.Model(classifier.input, classifier.output)
+    task.preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+        tokenizer, sequence_length=12
+    )
+    task.class_names = LABELS
+    path = tmp_path / "task.tflite"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = to_mediapipe(
+            task, path, "text_classifier", measure_latency=False
+        )
+    accents = [w for w in caught if "strips accents" in str(w.message)]
+    assert len(accents) == 1
+    assert not [w for w in caught if "sequence length" in str(w.message)]
+    assert "strips accents" not in str(report)
+    assert report.mediapipe["warnings"] == [str(accents[0].message)]
+    assert report.mediapipe["tokenizer"]["sequence_length"] == 12
+    assert report.mediapipe["labels"] == LABELS
+    inputs, _ = model_io(path.read_bytes())
+    assert {name: shape for name, shape, _ in inputs} == {
+        "token_ids": [1, 12],
+        "segment_ids": [1, 12],
+        "padding_mask": [1, 12],
+    }
+    info = inspect_tflite(path)["metadata"]
+    assert info["labels"] == LABELS
+    assert info["tokenizer"]["vocab_size"] == len(VOCAB)
+    # MediaPipe tokenizes with the packed vocabulary, 12 pieces a call.
+    texts = TEXTS[:2] + TEXTS[-1:]
+    got = classify(mp, path, texts)
+    for text in texts:
+        pieces = mediapipe_pieces(text, length=12)
+        inputs = bert_inputs(pieces, length=12)
+        expected = np.asarray(classifier(inputs), "float64")[0]
+        assert np.max(np.abs(got[text] - expected)) <= 1e-5, text
+
+    # Another length than the trained one is said once; one above the
+    # position table (32) is refused before anything is traced.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = to_mediapipe(
+            task, path, "text_classifier", sequence_length=16,
+            measure_latency=False, num_samples=1,
+        )  # fmt: skip
+    (note,) = [w for w in caught if "sequence length" in str(w.message)]
+    assert "sequence length 16" in str(note.message)
+    assert "trained at 12" in str(note.message)
+    assert str(note.message) in report.mediapipe["warnings"]
+    assert report.mediapipe["tokenizer"]["sequence_length"] == 16
+    with pytest.raises(ValueError, match="holds 32 positions.*received 64"):
+        to_mediapipe(task, tmp_path / "long.tflite", "text_classifier",
+                     sequence_length=64)  # fmt: skip
+    assert not (tmp_path / "long.tflite").exists()
+
+
 # -- Images -------------------------------------------------------------------
 
 
@@ -502,6 +570,30 @@ def test_grey_model_takes_rgb_through_luma(mp, tmp_path):
     assert report.mediapipe["in_graph"] == ["RGB to grey (luma)"]
 
 
+def test_an_image_task_gives_its_normalization(tmp_path):
+    import keras_hub
+
+    model = models.vit_classifier(3, image_size=8, patch_size=4,
+                                  num_layers=1, hidden_dim=16, num_heads=2,
+                                  intermediate_dim=32)  # fmt: skip
+    converter = keras_hub.layers.ImageConverter(
+        image_size=(8, 8), scale=1 / 127.5, offset=-1.0
+    )
+    model.preprocessor = keras_hub.models.ImageClassifierPreprocessor(
+        image_converter=converter
+    )
+    model.class_names = ["red", "green", "blue"]
+    path = tmp_path / "task.tflite"
+    report = to_mediapipe(
+        model, path, "image_classifier", measure_latency=False, num_samples=1
+    )
+    assert report.mediapipe["normalization"] == {
+        "mean": [127.5],
+        "std": [127.5],
+    }
+    assert inspect_tflite(path)["metadata"]["labels"] == model.class_names
+
+
 def test_image_embedder_of_a_vit_backbone_with_per_channel_means(mp, tmp_path):
     keras.utils.set_random_seed(9)
     backbone = models.vit_backbone(
@@ -555,7 +647,15 @@ def test_refusals_say_what_was_expected_and_received(checkpoint, tmp_path):
     refused("needs `labels`.*received None", labels=None)
     refused("scores 3 classes; received 2 labels", labels=["a", "b"])
     refused("non-empty single lines", labels=["a", "", "c"])
-    refused("fixed `sequence_length`.*Received None", sequence_length=None)
+    refused(
+        "fixed `sequence_length`.*Received 'dynamic'",
+        sequence_length="dynamic",
+    )
+    refused(
+        "table holds 32 positions; expected `sequence_length` of at most 32, "
+        "received 40",
+        sequence_length=40,
+    )
     refused(r"\['normalization'\] do not apply", normalization=(0, 1))
     refused("`batch_size` must be 1", batch_size=2)
     refused("token table has 10 rows", model=tiny_bert(vocabulary_size=10))

@@ -137,9 +137,11 @@ def test_inspect_reads_signature_and_ops(bert_float32):
 
 def test_dynamic_length_runs_at_several_lengths(bert, tmp_path):
     path = tmp_path / "dynamic.tflite"
-    to_tflite(bert, path, sequence_length=None, measure_latency=False)
+    to_tflite(bert, path, sequence_length="dynamic", measure_latency=False)
     interpreter = Interpreter(model_path=str(path))
     runner = interpreter.get_signature_runner("serving_default")
+    signature = runner.get_input_details()["token_ids"]
+    assert list(signature["shape_signature"]) == [1, -1]
     for length in (5, 23):
         inputs = bert_inputs(1, length=length, seed=length)
         got = runner(**inputs)
@@ -147,6 +149,108 @@ def test_dynamic_length_runs_at_several_lengths(bert, tmp_path):
         diff = np.max(np.abs(got["sequence_output"] - want["sequence_output"]))
         assert diff <= 1e-4
         assert got["sequence_output"].shape == (1, length, 32)
+
+
+# -- The length the model was trained at ------------------------------------
+
+TASK_VOCAB = [
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    "the", "cat", "sat", "on", "mat", "a", "dog",
+] + [f"w{i}" for i in range(VOCABULARY - 12)]  # fmt: skip
+
+
+def bert_task(length):
+    """A classifier of `small_bert` (32 positions, inputs of unknown
+    length) holding keras-hub's preprocessor of `length` tokens and class
+    names, as a task (keras-hub's or keras_attn's) holds them."""
+    import keras_hub
+
+    model = models.bert_text_classifier(small_bert(), num_classes=2)
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=TASK_VOCAB)
+    model.preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+        tokenizer, sequence_length=length
+    )
+    model.class_names = ["neg", "pos"]
+    return model
+
+
+def length_notes(caught):
+    return [
+        str(w.message) for w in caught if "sequence length" in str(w.message)
+    ]
+
+
+def test_unknown_length_is_refused_before_tracing(bert, tmp_path, monkeypatch):
+    from keras_attn.export import tflite
+
+    def traced(*args, **kwargs):
+        raise AssertionError("the model was traced")
+
+    monkeypatch.setattr(tflite, "_to_tflite", traced)
+    path = tmp_path / "x.tflite"
+    with pytest.raises(ValueError) as refused:
+        to_tflite(bert, path)
+    message = str(refused.value)
+    assert "\n" not in message and "unknown length" in message
+    assert "expected `sequence_length` as an int, at most 32" in message
+    assert '"dynamic"' in message and message.endswith("received None.")
+    with pytest.raises(
+        ValueError,
+        match="holds 32 positions; expected `sequence_length` of at most 32, "
+        "received 33",
+    ):
+        to_tflite(bert, path, sequence_length=33)
+    assert not path.exists()
+
+
+def test_a_task_exports_at_the_length_it_was_trained_at(tmp_path):
+    task = bert_task(12)
+    path = tmp_path / "task.tflite"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        to_tflite(task, path, measure_latency=False, num_samples=1)
+    assert length_notes(caught) == []
+    runner = Interpreter(model_path=str(path)).get_signature_runner()
+    shapes = {
+        name: list(details["shape_signature"])
+        for name, details in runner.get_input_details().items()
+    }
+    assert shapes == {
+        "token_ids": [1, 12],
+        "segment_ids": [1, 12],
+        "padding_mask": [1, 12],
+    }
+    # The file runs on what the task's own preprocessor makes of text.
+    features = task.preprocessor(["the cat sat on the mat", "a dog w7 w8"])
+    inputs = {k: np.asarray(v).astype("int32") for k, v in features.items()}
+    assert inputs["token_ids"].shape == (2, 12)
+    got = run_file(path, inputs)["logits"]
+    assert np.max(np.abs(got - np.asarray(task(inputs)))) <= 1e-4
+
+
+def test_another_length_than_the_trained_one_is_said_once(tmp_path):
+    path = tmp_path / "longer.tflite"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = to_tflite(
+            bert_task(12),
+            path,
+            sequence_length=20,
+            measure_latency=False,
+            num_samples=1,
+        )
+    (note,) = length_notes(caught)
+    assert "sequence length 20" in note and "trained at 12" in note
+    assert report.inputs["token_ids"]["shape"] == [1, 20]
+
+
+def test_a_translator_takes_no_dynamic_length(tmp_path):
+    with pytest.raises(ValueError, match="fixed number of source ids"):
+        to_tflite(
+            tiny_models.translator(),
+            tmp_path / "translator.tflite",
+            sequence_length="dynamic",
+        )
 
 
 def test_float16_halves_the_file_within_1e_2(bert, bert_float32, tmp_path):
