@@ -102,3 +102,66 @@ def test_bad_model_path_and_bad_file(tmp_path, capsys):
     bad.write_bytes(b"not a flatbuffer at all")
     assert cli.main(["inspect", str(bad)]) == 2
     assert "not a TFLite model" in capsys.readouterr().err
+
+
+def test_a_model_trained_at_16_exports_for_mediapipe_at_16_warning_once(
+    tmp_path,
+):
+    """Issue 33, as a new user met it: `keras-attn train text-classifier
+    --sequence-length 16` from scratch makes a model of 16 positions with
+    vocab.txt and classes.json beside it. `keras-attn export --mediapipe
+    text_classifier` without a length writes a file of 16 tokens (it
+    failed at 128 with Keras's call dump), and the uncased vocabulary's
+    accent warning is printed once (it was twice: warned, then printed
+    again with the report). Run as a user runs it, in a child process."""
+    import subprocess
+    import sys
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    (tmp_path / "classes.json").write_text(json.dumps(["neg", "pos"]))
+    backbone = models.bert_backbone(
+        vocabulary_size=len(vocab), num_layers=1, hidden_dim=8, num_heads=1,
+        intermediate_dim=8, max_sequence_length=16,
+    )  # fmt: skip
+    models.bert_text_classifier(backbone, 2).save(tmp_path / "model.keras")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_attn.cli",
+            "export",
+            "model.keras",
+            "--to",
+            "tflite",
+            "--mediapipe",
+            "text_classifier",
+            "--output",
+            "mp.tflite",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout + result.stderr
+    assert printed.count("strips accents") == 1, printed
+    warned = [line for line in result.stderr.splitlines() if line]
+    assert warned and all(
+        line.startswith("keras-attn export: warning: ") for line in warned
+    ), result.stderr
+    assert "\x1b" not in printed
+    assert "16 per call" in result.stdout
+    runner = Interpreter(
+        model_path=str(tmp_path / "mp.tflite")
+    ).get_signature_runner()
+    shapes = {
+        name: list(details["shape_signature"])
+        for name, details in runner.get_input_details().items()
+    }
+    assert shapes == {
+        "token_ids": [1, 16],
+        "segment_ids": [1, 16],
+        "padding_mask": [1, 16],
+    }
