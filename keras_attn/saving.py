@@ -20,21 +20,25 @@ from keras_attn import _keras_file
 
 
 def load_model(path, safe_mode=True, compile=True):
-    """Loads a `.keras` file, or a `Translator` folder, or says why not.
+    """Loads a `.keras` file, or a run or `Translator` folder, or says why
+    not.
 
     The archive is checked before Keras reads it (a zip with intact CRCs,
     a `config.json` that parses, a weights file), Keras loads it in
     `safe_mode` unless told otherwise, and every weight must be finite.
 
     Args:
-        path: a `.keras` file, or a folder written by `Translator.save`.
+        path: a `.keras` file, a `keras-attn train` run folder (see
+            `keras_attn.models.load_task`) or a folder written by
+            `Translator.save`.
         safe_mode: bool. Keras's safe mode: refuse files that would run
             code (Lambda layers) when loaded. Defaults to True; turn it off
             only for files whose maker you trust.
         compile: bool. Restore the compiled loss and optimizer.
 
     Returns:
-        A `keras.Model`, or a `keras_attn.models.Translator` for a folder.
+        A `keras.Model`; for a folder, the task it holds (a
+        `keras_attn.models.Translator` for a translator's).
 
     Raises:
         FileNotFoundError: if there is nothing at `path`.
@@ -59,11 +63,11 @@ def load_model(path, safe_mode=True, compile=True):
     True
     """
     import keras_attn.models  # noqa: F401  registers the models' classes
-    from keras_attn.models import Translator
+    from keras_attn.models import load_task
 
     path = pathlib.Path(os.fspath(path))
     if path.is_dir():
-        return Translator.load(path, safe_mode=safe_mode)
+        return load_task(path, safe_mode=safe_mode)
     return _keras_file.load_keras_file(
         path, safe_mode=safe_mode, compile=compile
     )

@@ -4,7 +4,10 @@ BERT (backbone, presets, classifier, sentence-embedding and masked-LM heads,
 loading a local Hugging Face folder and its tokenizer), the Transformer
 translator with greedy and beam-search decoding, the Vision Transformer
 with position-table resizing, conversion from keras-hub, and attention
-maps from every model.
+maps from every model; and task models (`TextClassifier`,
+`SentenceEmbedder`, `ImageClassifier`: backbone + preprocessor + head, as
+keras-hub's tasks) that fit and predict on strings and pixels, with
+`load_task` for `.keras` files and `keras-attn train` run folders.
 
 One folder per family: `bert/`, `vit/`, `translator/`; `attention.py`
 (attention maps of any of them), `keras_hub_conversion.py` (one table of
@@ -18,14 +21,18 @@ from keras_attn.models.attention import attention_model
 from keras_attn.models.bert import BERT_PRESETS
 from keras_attn.models.bert import BertMaskedLM
 from keras_attn.models.bert import MaskedLMHead
+from keras_attn.models.bert import SentenceEmbedder
+from keras_attn.models.bert import TextClassifier
 from keras_attn.models.bert import bert_backbone
 from keras_attn.models.bert import bert_config
 from keras_attn.models.bert import bert_masked_lm
+from keras_attn.models.bert import bert_preprocessor
 from keras_attn.models.bert import bert_sentence_embedder
 from keras_attn.models.bert import bert_text_classifier
 from keras_attn.models.bert import load_bert
 from keras_attn.models.bert import load_bert_preprocessor
 from keras_attn.models.keras_hub_conversion import from_keras_hub
+from keras_attn.models.tasks import load_task
 from keras_attn.models.translator import TRANSLATOR_PRESETS
 from keras_attn.models.translator import Translator
 from keras_attn.models.translator import beam_search
@@ -35,6 +42,8 @@ from keras_attn.models.translator import transformer_translator
 from keras_attn.models.translator import translator_config
 from keras_attn.models.translator import translator_encoder
 from keras_attn.models.vit import VIT_PRESETS
+from keras_attn.models.vit import ImageClassifier
+from keras_attn.models.vit import image_preprocessor
 from keras_attn.models.vit import vit_backbone
 from keras_attn.models.vit import vit_classifier
 from keras_attn.models.vit import vit_config
@@ -57,13 +66,19 @@ __all__ = [
     "bert_backbone",
     "bert_config",
     "bert_masked_lm",
+    "bert_preprocessor",
     "BertMaskedLM",
     "bert_sentence_embedder",
     "bert_text_classifier",
     "from_keras_hub",
+    "ImageClassifier",
+    "image_preprocessor",
+    "load_task",
     "load_bert",
     "load_bert_preprocessor",
     "MaskedLMHead",
+    "SentenceEmbedder",
+    "TextClassifier",
     "beam_search",
     "greedy_decode",
     "TRANSLATOR_PRESETS",

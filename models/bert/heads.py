@@ -39,6 +39,12 @@ def bert_sentence_embedder(backbone, name="sentence_embedder"):
         - Reimers and Gurevych, "Sentence-BERT: Sentence Embeddings using
           Siamese BERT-Networks", 2019. https://arxiv.org/abs/1908.10084
     """
+    return keras.Model(backbone.input, mean_embedding(backbone), name=name)
+
+
+def mean_embedding(backbone):
+    """The sentence embedding on `backbone.input`, `(batch, hidden)`: what
+    `bert_sentence_embedder` and the `SentenceEmbedder` task share."""
     inputs = backbone.input
     sequence = backbone(inputs)["sequence_output"]  # (B, T, D)
     mask = ops.cast(inputs["padding_mask"], sequence.dtype)[..., None]
@@ -51,8 +57,7 @@ def bert_sentence_embedder(backbone, name="sentence_embedder"):
     # transformers' 1e-12: a phone GPU runs float16, where 1e-12 is 0 and
     # the zero vector of a row without tokens would give 0 / 0 = NaN. Only
     # vectors shorter than 6.1e-5 are affected.
-    embedding = mean / ops.maximum(norm, FLOAT16_TINY)  # (B, D)
-    return keras.Model(inputs, embedding, name=name)
+    return mean / ops.maximum(norm, FLOAT16_TINY)  # (B, D)
 
 
 def bert_text_classifier(
@@ -89,6 +94,16 @@ def bert_text_classifier(
     ...             "padding_mask": ids != 0}).shape
     TensorShape([1, 3])
     """
+    return keras.Model(
+        backbone.input,
+        classifier_logits(backbone, num_classes, pooling, dropout, name),
+        name=name,
+    )
+
+
+def classifier_logits(backbone, num_classes, pooling, dropout, name):
+    """The classifier head's logits on `backbone.input`, `(batch, classes)`:
+    what `bert_text_classifier` and the `TextClassifier` task share."""
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(
             f"`num_classes` must be an int >= 2; received {num_classes!r}."
@@ -107,7 +122,6 @@ def bert_text_classifier(
     features = keras.layers.Dropout(dropout, name="classifier_dropout")(
         features
     )
-    logits = keras.layers.Dense(
+    return keras.layers.Dense(
         num_classes, kernel_initializer=initializer(), name="logits"
     )(features)  # (B, C)
-    return keras.Model(inputs, logits, name=name)

@@ -9,6 +9,7 @@ matters for French ("l'homme", "Est-ce ... ?") and for BLEU.
 import json
 import pathlib
 
+import keras
 import keras_hub
 import numpy as np
 import tensorflow as tf
@@ -218,6 +219,66 @@ class Translator:
             data = data.map(trim_batch, num_parallel_calls=tf.data.AUTOTUNE)
         return data.prefetch(tf.data.AUTOTUNE)
 
+    def fit(
+        self,
+        x,
+        y,
+        batch_size=64,
+        validation_data=None,
+        seed=0,
+        **kwargs,
+    ):
+        """Trains the model on sentences: `x` the sources, `y` their
+        translations (lists of str), as a keras-hub task fits on raw text.
+
+        The model is compiled first if it is not (Adam 1e-3, sparse
+        categorical cross-entropy on logits weighted to the real tokens,
+        token accuracy); compile `translator.model` yourself for other
+        settings.
+
+        Args:
+            x: list of source sentences.
+            y: list of target sentences, one per source.
+            batch_size: int.
+            validation_data: optional `(sources, targets)`.
+            seed: int. The shuffling order.
+            **kwargs: passed to `model.fit` (`epochs`, `callbacks`, ...).
+
+        Returns:
+            Keras's `History`.
+        """
+        x, y = _sentence_list(x, "x"), _sentence_list(y, "y")
+        if len(x) != len(y):
+            raise ValueError(
+                f"`x` holds {len(x)} sentences and `y` {len(y)}; expected "
+                "one translation per source sentence."
+            )
+        if not self.model.compiled:
+            self.model.compile(
+                optimizer=keras.optimizers.Adam(1e-3),
+                loss=keras.losses.SparseCategoricalCrossentropy(
+                    from_logits=True
+                ),
+                weighted_metrics=["accuracy"],
+            )
+        train = self.dataset(
+            list(zip(x, y, strict=True)), batch_size, seed=seed
+        )
+        if validation_data is not None:
+            sources, targets = validation_data
+            validation_data = self.dataset(
+                list(zip(sources, targets, strict=True)),
+                batch_size,
+                shuffle=False,
+            )
+        kwargs.setdefault("shuffle", False)  # the dataset is shuffled
+        return self.model.fit(train, validation_data=validation_data, **kwargs)
+
+    def predict(self, sentences, **kwargs):
+        """`translate(sentences, **kwargs)`: what the other tasks call
+        `predict`."""
+        return self.translate(sentences, **kwargs)
+
     def translate(
         self,
         sentences,
@@ -387,6 +448,17 @@ def _load_tokenizer(path):
             f"not a SentencePiece model ({type(error).__name__}: "
             f"{str(error)[:300]}).",
         ) from None
+
+
+def _sentence_list(values, name):
+    if isinstance(values, str) or not all(
+        isinstance(value, str) for value in values
+    ):
+        raise TypeError(
+            f"`{name}` must be a list of str sentences; received "
+            f"{str(values)[:80]!r}."
+        )
+    return list(values)
 
 
 def _to_str(text):

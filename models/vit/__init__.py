@@ -8,7 +8,9 @@ in one `vit.py`).
 - `backbone`: `vit_backbone`;
 - `classifier`: `vit_classifier`;
 - `resize`: `vit_resize` (the position table interpolated);
-- `keras_hub_conversion`: `vit_from_keras_hub`.
+- `keras_hub_conversion`: `vit_from_keras_hub`;
+- `task`: `ImageClassifier` (fit and predict on pixels),
+  `image_preprocessor`.
 """
 
 from keras_attn.models.vit.backbone import vit_backbone
@@ -18,8 +20,12 @@ from keras_attn.models.vit.presets import VIT_DEFAULTS
 from keras_attn.models.vit.presets import VIT_PRESETS
 from keras_attn.models.vit.presets import vit_config
 from keras_attn.models.vit.resize import vit_resize
+from keras_attn.models.vit.task import ImageClassifier
+from keras_attn.models.vit.task import image_preprocessor
 
 __all__ = [
+    "ImageClassifier",
+    "image_preprocessor",
     "VIT_DEFAULTS",
     "VIT_PRESETS",
     "vit_backbone",

@@ -39,11 +39,18 @@ def vit_classifier(
         )
     config = vit_config(preset, **overrides)
     backbone = vit_backbone(**config)
-    images = backbone.input
-    x = backbone(images)  # (B, T, D)
-    if config["pooling"] == "class_token":
+    logits = classifier_logits(backbone, num_classes)  # (B, C)
+    return keras.Model(backbone.input, logits, name=name)
+
+
+def classifier_logits(backbone, num_classes):
+    """The classifier head's logits on `backbone.input`, `(batch, classes)`:
+    the class token's output (or, without one, the mean over patches) and
+    a dense layer. What `vit_classifier` and the `ImageClassifier` task
+    share."""
+    x = backbone(backbone.input)  # (B, T, D)
+    if backbone.get_layer("patch_embedding").use_class_token:
         pooled = x[:, 0]  # (B, D)
     else:
         pooled = ops.mean(x, axis=1)  # (B, D)
-    logits = keras.layers.Dense(num_classes, name="logits")(pooled)
-    return keras.Model(images, logits, name=name)
+    return keras.layers.Dense(num_classes, name="logits")(pooled)  # (B, C)

@@ -13,6 +13,9 @@ writes one folder:
   SentencePiece model and `translator.json` (translator), `classes.json`
   (ViT). `classes.json` is a JSON list of the class names, index = the
   model's output (`["neg", "pos"]`; `["0", "1"]` for integer labels);
+  `task.json` names the task and its preprocessing, so that
+  `keras_attn.models.load_task(folder)` gives one task model that
+  predicts on strings or pixels;
 - `history.json` (one record per epoch), `metrics.json` (accuracy, or
   BLEU for the translator), `eval_predictions.tsv` (input, reference,
   prediction per evaluation example), `training_curves.png`, and

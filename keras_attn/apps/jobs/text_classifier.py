@@ -14,6 +14,7 @@ from keras_attn.apps.jobs._common import say
 from keras_attn.apps.jobs._common import split
 from keras_attn.apps.jobs._common import write_classes
 from keras_attn.apps.jobs._common import write_predictions
+from keras_attn.models.tasks import write_task_file
 from keras_attn.training import distribute
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -154,6 +155,9 @@ def train_text_classifier(
     if distribute.is_chief(result.strategy):
         result.model.save(output / "model.keras")
         write_classes(output, classes)
+        write_task_file(
+            output, "text_classifier", sequence_length=sequence_length
+        )
         write_predictions(
             output / "eval_predictions.tsv",
             (

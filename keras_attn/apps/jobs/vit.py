@@ -10,6 +10,7 @@ from keras_attn.apps.jobs._common import check_sizes
 from keras_attn.apps.jobs._common import finish
 from keras_attn.apps.jobs._common import write_classes
 from keras_attn.apps.jobs._common import write_predictions
+from keras_attn.models.tasks import write_task_file
 from keras_attn.training import distribute
 
 
@@ -95,6 +96,13 @@ def train_vit(
     if distribute.is_chief(result.strategy):
         result.model.save(output / "model.keras")
         write_classes(output, names)
+        # The images were read as pixels / 255 (keras_attn.data).
+        write_task_file(
+            output,
+            "image_classifier",
+            image_size=list(result.model.input_shape[1:3]),
+            scale=1 / 255,
+        )
         write_predictions(
             output / "eval_predictions.tsv",
             (
