@@ -123,9 +123,19 @@ def _casing(folder):
     return {"lowercase": lowercase, "strip_accents": bool(strip_accents)}
 
 
-def tokenizer(vocabulary):
+def _vocabulary(hub):
+    if hasattr(hub, "get_vocabulary"):
+        return hub.get_vocabulary()
+    return hub.vocabulary
+
+
+def tokenizer(vocabulary, task_tokenizer=None):
     """`{tokens, lowercase, strip_accents, source, assumed}` from a
-    checkpoint folder, a vocab.txt or a keras-hub tokenizer/preprocessor."""
+    checkpoint folder, a vocab.txt or a keras-hub tokenizer/preprocessor;
+    when `vocabulary` is None, from `task_tokenizer` (the model's own)."""
+    if vocabulary is None and task_tokenizer is not None:
+        found = tokenizer(task_tokenizer)
+        return dict(found, source=f"the model's {found['source']}")
     if vocabulary is None:
         raise ValueError(
             "A text task needs `vocabulary`: the checkpoint folder (with "
@@ -134,8 +144,10 @@ def tokenizer(vocabulary):
             "WordPiece tokenizer to take it from."
         )
     hub = getattr(vocabulary, "tokenizer", vocabulary)
-    if hasattr(hub, "get_vocabulary") and hasattr(hub, "strip_accents"):
-        tokens = [str(t) for t in hub.get_vocabulary()]
+    listed = isinstance(getattr(hub, "vocabulary", None), (list, tuple))
+    readable = hasattr(hub, "get_vocabulary") or listed
+    if readable and hasattr(hub, "strip_accents"):
+        tokens = [str(t) for t in _vocabulary(hub)]
         found = dict(lowercase=bool(hub.lowercase))
         found.update(strip_accents=bool(hub.strip_accents))
         found.update(source=type(hub).__name__, assumed=False)

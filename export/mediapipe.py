@@ -341,11 +341,6 @@ def to_mediapipe(
     `probabilities=True` a softmax computed inside the file (its
     `score_threshold` option compares against those numbers).
 
-    A task (keras-hub's or keras_attn's: a model with `.preprocessor`
-    and `.class_names`) gives the defaults: the sequence length it was
-    trained at, its tokenizer's vocabulary and casing, its class names,
-    its image converter's normalization.
-
     Args:
         model: a Keras model. Text: a BERT model (`token_ids`,
             `segment_ids`, `padding_mask` int32 inputs) with one
@@ -358,28 +353,24 @@ def to_mediapipe(
         path: the `.tflite` file to write.
         task: one of `TASKS`.
         labels: classifiers: the class names in output order, a list or
-            a file with one a line; None takes the model's `class_names`.
+            a file with one a line; None takes the task's `class_names`.
         vocabulary: text: the checkpoint folder (its vocab.txt, and
             tokenizer_config.json for the casing), a vocab.txt (casing
             assumed uncased), or a keras-hub `BertTokenizer` or
-            preprocessor; None takes the model's preprocessor's
-            tokenizer.
+            preprocessor; None takes the task's tokenizer.
         normalization: images: `(mean, std)` such that the model's input
             is `(pixel - mean) / std` of 0..255 pixels; one value each,
             or one a channel (then computed inside the file: MediaPipe
-            takes one value). None takes the model's image converter's
-            (`x * scale + offset`: mean `-offset / scale`, std
-            `1 / scale`).
+            takes one value). None takes the task's image converter's
+            (mean `-offset / scale`, std `1 / scale`).
         grayscale: images, for a model of 1 channel: `"mean"` or
             `"luma"` (0.299 R + 0.587 G + 0.114 B), computed inside the
             file from MediaPipe's RGB.
         sequence_length: int. Text: tokens per call (MediaPipe keeps
             `[CLS]`, the first `sequence_length - 2` pieces, `[SEP]`).
-            None (the default) is the model's own: the length its task
-            preprocessor was trained at, else its inputs' fixed length,
-            else 128, or the size of its learned position table when
-            that is smaller. A length above the position table is
-            refused; one other than the trained length is exported with
+            None: the length the task was trained at, else the inputs'
+            fixed length, else 128 or the position table's size if
+            smaller. Above the table: refused; not the trained length:
             a `UserWarning` naming both.
         probabilities: bool. Classifiers: append a softmax.
         **to_tflite_options: passed to `to_tflite` (`quantization`,
@@ -448,11 +439,7 @@ def to_mediapipe(
         sequence_length, note = _defaults.mediapipe_length(
             model, sequence_length
         )
-        if vocabulary is None and trained.tokenizer is not None:
-            tokenizer = checked.tokenizer(trained.tokenizer)
-            tokenizer["source"] = f"the model's {tokenizer['source']}"
-        else:
-            tokenizer = checked.tokenizer(vocabulary)
+        tokenizer = checked.tokenizer(vocabulary, trained.tokenizer)
         notes = [note] if note else []
         notes += checked.tokenizer_warnings(tokenizer)
         size = _specs._sizes(model)[0]
