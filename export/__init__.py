@@ -11,6 +11,9 @@ Installed as `keras_attn.export`:
 - `to_mediapipe(model, path, task, ...)` writes a `.tflite` file with the
   TFLite Metadata (tokenizer, labels, normalization) that MediaPipe Tasks
   reads, so an app passes it strings or images;
+- `classify_file(path, inputs)` labels strings or images with a MediaPipe
+  classifier file as MediaPipe Tasks does (its tokenizer, labels and
+  normalization read back from the file);
 - `verify_tflite(path)` checks that a file is whole (a checksum for the
   files written here, a bounded trial run for others).
 """
@@ -21,6 +24,7 @@ from keras_attn.export.integrity import verify_tflite
 from keras_attn.export.mediapipe import TASKS as MEDIAPIPE_TASKS
 from keras_attn.export.mediapipe import mediapipe_text
 from keras_attn.export.mediapipe import to_mediapipe
+from keras_attn.export.predict import classify_file
 from keras_attn.export.report import ExportReport
 from keras_attn.export.report import count_ops
 from keras_attn.export.report import inspect_tflite
@@ -39,6 +43,7 @@ __all__ = [
     "ExportReport",
     "LiteRTRunner",
     "UnsupportedOpsError",
+    "classify_file",
     "count_ops",
     "inspect_tflite",
     "MEDIAPIPE_TASKS",

@@ -333,10 +333,43 @@ def check_train(args):
             raise UsageError("--data-dir", f"{args.data_dir} is a file")
 
 
+RUN_FILES = ("model.keras", "translator.json")
+
+
+def predict_model(path):
+    """The MODEL of `predict`: a run folder of `keras-attn train`, a
+    .keras file or a .tflite file."""
+    path = pathlib.Path(path)
+    if path.is_dir():
+        if not any((path / name).is_file() for name in RUN_FILES):
+            raise UsageError(
+                "MODEL",
+                f"{path} is a folder without model.keras; expected a run "
+                "folder of keras-attn train, a .keras or a .tflite file",
+            )
+        return path
+    return input_file(
+        "MODEL", path, (".keras", ".tflite"), "model (or a run folder)"
+    )
+
+
+def check_predict(args):
+    predict_model(args.model)
+    if args.input is not None and args.input != "-":
+        input_file("--input", args.input, what="file of inputs, one a line")
+    if not args.inputs and args.input is None:
+        raise UsageError(
+            "INPUT",
+            "expected texts or image files after MODEL, or --input FILE; "
+            "received none",
+        )
+
+
 CHECKS = {
     "demo": check_demo,
     "export": check_export,
     "inspect": check_inspect,
+    "predict": check_predict,
     "train": check_train,
 }
 

@@ -414,3 +414,9 @@ def train(args):
     except (OSError, ValueError) as error:
         return _fail(args, error)
     return 0
+
+
+def predict(args):
+    from keras_attn.cli.predicting import predict
+
+    return predict(args)

@@ -275,6 +275,56 @@ def _add_inspect(commands, logs):
     inspect.set_defaults(func=actions.inspect)
 
 
+def _add_predict(commands, logs):
+    predict = commands.add_parser(
+        "predict",
+        parents=[logs],
+        help="label texts or images with a run folder, .keras or .tflite file",
+        description=(
+            "Prints the labels and scores the model gives each input, one "
+            "line each (best label first), or one JSON object a line with "
+            "--json; a translator's run folder prints translations. Scores "
+            "are probabilities (a softmax of the model's logits where it "
+            "has none). A .tflite file must be a MediaPipe classifier "
+            "(keras-attn export --mediapipe ...): its vocabulary, labels "
+            "and image normalization are read from it and used as "
+            "MediaPipe Tasks uses them."
+        ),
+    )
+    predict.add_argument(
+        "model",
+        metavar="MODEL",
+        help="a run folder of keras-attn train, a .keras task file, or a "
+        "MediaPipe classifier .tflite file",
+    )
+    predict.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="texts, or for an image model image files (PNG, JPEG)",
+    )
+    predict.add_argument(
+        "--input",
+        metavar="FILE",
+        help="also the inputs in FILE, one a line (texts, or image paths); "
+        "- reads standard input",
+    )
+    predict.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object a line: {"input": ..., "labels": [{"label": '
+        '..., "score": ...}, ...]} (a translator: "translation")',
+    )
+    predict.add_argument(
+        "--top",
+        type=positive_int,
+        metavar="K",
+        help="the K best labels of each input (default: 1, and every label "
+        "with --json)",
+    )
+    predict.set_defaults(func=actions.predict)
+
+
 def build_parser():
     """The `argparse` parser of every `keras-attn` command.
 
@@ -300,6 +350,7 @@ def build_parser():
     _add_demo(commands, logs)
     _add_export(commands, logs)
     _add_inspect(commands, logs)
+    _add_predict(commands, logs)
     add_train(commands, logs)
     version = commands.add_parser(
         "version", parents=[logs], help="print versions"

@@ -1,0 +1,210 @@
+"""`keras-attn predict`: labels and scores of texts or images, from a run
+folder, a `.keras` task or a MediaPipe classifier `.tflite` file.
+
+A run folder or `.keras` file loads as its task (`models.load_task`):
+a text or image classifier's logits become probabilities, a
+translator's `translate` gives translations. A `.tflite` file goes to
+`keras_attn.export.predict`, which reads its vocabulary, labels and
+image normalization from its metadata and does what MediaPipe Tasks
+does. Inputs of the wrong kind, a file that is no classifier and an
+image that does not decode raise `checks.UsageError` (exit status 2); a
+damaged file or a failure of the run is one line and exit status 1.
+"""
+
+import sys
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def _predict_inputs(args):
+    """The arguments, then the lines of `--input` (blank lines skipped;
+    `-` is standard input)."""
+    import pathlib
+
+    from keras_attn.cli.checks import UsageError
+
+    inputs = list(args.inputs)
+    if args.input is None:
+        return inputs
+    source = "standard input" if args.input == "-" else args.input
+    try:
+        if args.input == "-":
+            text = sys.stdin.read()
+        else:
+            text = pathlib.Path(args.input).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        message = f"{source} is not UTF-8 text: {error}"
+        raise UsageError("--input", message) from None
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        raise UsageError(
+            "--input", f"{source} holds no inputs; expected one a line"
+        )
+    return inputs + lines
+
+
+def _check_texts(model, inputs):
+    """A text model given image files: one line saying so."""
+    import pathlib
+
+    from keras_attn.cli.checks import UsageError
+
+    for given in inputs:
+        path = pathlib.Path(given)
+        if path.suffix.lower() in _IMAGE_SUFFIXES and path.is_file():
+            raise UsageError(
+                "INPUT",
+                f"{model} classifies text; received the image file "
+                f"{given} (expected texts)",
+            )
+
+
+def _read_images(model, inputs):
+    """The image files of `inputs` as uint8 RGB arrays; `UsageError` for
+    one that is missing or no image."""
+    import pathlib
+
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.export.predict import read_image
+
+    images = []
+    for given in inputs:
+        path = pathlib.Path(given)
+        what = f"{model} classifies images: expected PNG or JPEG files"
+        if not path.is_file():
+            problem = "is a folder" if path.is_dir() else "not found"
+            raise UsageError("INPUT", f"{given} {problem}; {what}")
+        try:
+            images.append(read_image(path))
+        except (OSError, ValueError) as error:
+            message = " ".join(str(error).split())
+            raise UsageError("INPUT", f"{message}; {what}") from None
+    return images
+
+
+def _print_predictions(args, inputs, names, scores):
+    import json
+
+    from keras_attn.export.predict import ranked
+
+    top = args.top or (len(names) if args.json else 1)
+    for given, found in zip(inputs, ranked(names, scores, top), strict=True):
+        if args.json:
+            labels = [{"label": name, "score": score} for name, score in found]
+            record = {"input": given, "labels": labels}
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            labels = ", ".join(f"{name} {score:.4f}" for name, score in found)
+            print(f"{labels}  {' '.join(given.split())}")
+
+
+def _predict_file(args, inputs):
+    """`(names, probabilities)` of a MediaPipe classifier `.tflite` file."""
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.errors import CorruptModelError
+    from keras_attn.export.predict import file_scores
+    from keras_attn.export.predict import read_classifier
+    from keras_attn.export.predict import softmax
+
+    try:
+        found = read_classifier(args.model)
+    except CorruptModelError:
+        raise
+    except ValueError as error:
+        raise UsageError("MODEL", " ".join(str(error).split())) from None
+    if found.task == "text_classifier":
+        _check_texts(args.model, inputs)
+        given = inputs
+    else:
+        given = _read_images(args.model, inputs)
+    found, scores = file_scores(args.model, given)
+    return found.labels, scores if found.probabilities else softmax(scores)
+
+
+def _task_kind(task):
+    """`"text"`, `"image"` or `"translator"`: what a loaded task does."""
+    from keras_attn import models
+
+    for kind, name in (
+        ("text", "TextClassifier"),
+        ("image", "ImageClassifier"),
+    ):
+        cls = getattr(models, name, None)
+        if cls is not None and isinstance(task, cls):
+            return kind
+    if callable(getattr(task, "translate", None)):
+        return "translator"
+    return None
+
+
+def _predict_task(args, inputs):
+    """`(names, probabilities)`, or `(None, translations)`, of a run
+    folder or `.keras` task."""
+    import numpy as np
+
+    from keras_attn import models
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.errors import CorruptModelError
+    from keras_attn.export.predict import mediapipe_resize
+    from keras_attn.export.predict import softmax
+
+    try:
+        task = models.load_task(args.model)
+    except CorruptModelError:
+        raise
+    except (ValueError, TypeError) as error:
+        raise UsageError("MODEL", " ".join(str(error).split())) from None
+    kind = _task_kind(task)
+    if kind is None:
+        raise UsageError(
+            "MODEL",
+            f"{args.model} holds a {type(task).__name__}; expected a text "
+            "classifier, an image classifier or a translator",
+        )
+    if kind == "translator":
+        if args.top is not None:
+            raise UsageError(
+                "--top", f"applies to classifiers; {args.model} translates"
+            )
+        _check_texts(args.model, inputs)
+        return None, [str(text) for text in task.translate(inputs)]
+    if kind == "text":
+        _check_texts(args.model, inputs)
+        logits = task.predict(inputs, verbose=0)
+    else:
+        size = tuple(task.preprocessor.image_converter.image_size)
+        images = [
+            mediapipe_resize(image, size) if image.shape[:2] != size else image
+            for image in _read_images(args.model, inputs)
+        ]
+        pixels = np.stack(images).astype("float32")  # (N, H, W, 3), 0..255
+        logits = task.predict(pixels, verbose=0)
+    return list(task.class_names), softmax(logits)
+
+
+def predict(args):
+    import json
+
+    from keras_attn.errors import CorruptModelError
+
+    inputs = _predict_inputs(args)
+    try:
+        if str(args.model).lower().endswith(".tflite"):
+            names, results = _predict_file(args, inputs)
+        else:
+            names, results = _predict_task(args, inputs)
+    except (CorruptModelError, OSError, RuntimeError) as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"keras-attn predict: error: {message}", file=sys.stderr)
+        return 1
+    if names is None:
+        for given, translation in zip(inputs, results, strict=True):
+            if args.json:
+                record = {"input": given, "translation": translation}
+                print(json.dumps(record, ensure_ascii=False))
+            else:
+                print(translation)
+        return 0
+    _print_predictions(args, inputs, names, results)
+    return 0
