@@ -5,9 +5,10 @@ loading a local Hugging Face folder and its tokenizer), the Transformer
 translator with greedy and beam-search decoding, the Vision Transformer
 with position-table resizing, conversion from keras-hub, and attention
 maps from every model; and task models (`TextClassifier`,
-`SentenceEmbedder`, `ImageClassifier`: backbone + preprocessor + head, as
-keras-hub's tasks) that fit and predict on strings and pixels, with
-`load_task` for `.keras` files and `keras-attn train` run folders.
+`SentenceEmbedder`, `MaskedLM`, `ImageClassifier`: backbone +
+preprocessor + head, as keras-hub's tasks) that fit and predict on
+strings and pixels, with `load_task` for `.keras` files and
+`keras-attn train` run folders.
 
 One folder per family: `bert/`, `vit/`, `translator/`; `attention.py`
 (attention maps of any of them), `keras_hub_conversion.py` (one table of
@@ -20,6 +21,7 @@ from keras_attn.models.attention import attention_maps
 from keras_attn.models.attention import attention_model
 from keras_attn.models.bert import BERT_PRESETS
 from keras_attn.models.bert import BertMaskedLM
+from keras_attn.models.bert import MaskedLM
 from keras_attn.models.bert import MaskedLMHead
 from keras_attn.models.bert import SentenceEmbedder
 from keras_attn.models.bert import TextClassifier
@@ -76,6 +78,7 @@ __all__ = [
     "load_task",
     "load_bert",
     "load_bert_preprocessor",
+    "MaskedLM",
     "MaskedLMHead",
     "SentenceEmbedder",
     "TextClassifier",

@@ -62,9 +62,9 @@ def shuffled_batches(x, y, sample_weight, batch_size, seed=None):
 
 class TaskMixin:
     """Mixin for our keras-hub tasks: inputs that are already the
-    network's pass through, and a `.keras` file restores the compilation
-    (keras-hub's tasks override `compile`, so Keras skips it on load and
-    warns)."""
+    network's pass through, list inputs are shuffled in `fit`, and a
+    `.keras` file restores the compilation (keras-hub's tasks override
+    `compile`, so Keras skips it on load and warns)."""
 
     def preprocess_samples(self, x, y=None, sample_weight=None):
         # Inputs that are already the network's (a dict of token ids, as
@@ -73,6 +73,30 @@ class TaskMixin:
         if isinstance(x, dict):
             return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
         return super().preprocess_samples(x, y, sample_weight)
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        shuffle=True,
+        seed=None,
+        **kwargs,
+    ):
+        """keras-hub's `fit`, with array or list inputs shuffled each epoch
+        (`shuffle=True`, as Keras does; keras-hub 0.32 batches them in
+        order and ignores `shuffle`). `seed` fixes the order."""
+        if shuffle and x is not None and not _is_dataset(x):
+            sample_weight = kwargs.pop("sample_weight", None)
+            x = shuffled_batches(x, y, sample_weight, batch_size or 32, seed)
+            y = batch_size = None
+        return super().fit(
+            x,
+            y,
+            batch_size=batch_size,
+            shuffle=False,  # shuffled above, or a dataset as it comes
+            **kwargs,
+        )
 
     def compile_from_config(self, config):
         # keras-hub's `compile` takes Keras's own arguments.
@@ -83,7 +107,7 @@ class TaskMixin:
 
 class ClassifierTask(TaskMixin):
     """Mixin for classifier tasks: `class_names`, labels given as names,
-    `classify`, and array inputs shuffled in `fit`.
+    and `classify`.
 
     The class using it sets `self.class_names` (a list of str, or None)
     and `self.num_classes`.
@@ -108,38 +132,16 @@ class ClassifierTask(TaskMixin):
             values.astype(str)
         )
 
-    def fit(
-        self,
-        x=None,
-        y=None,
-        batch_size=None,
-        validation_data=None,
-        shuffle=True,
-        seed=None,
-        **kwargs,
-    ):
-        """keras-hub's `fit`, with labels that may be class names, and
-        array or list inputs shuffled each epoch (`shuffle=True`, as
-        Keras does; keras-hub 0.32 batches them in order and ignores
-        `shuffle`). `seed` fixes the order."""
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """`TaskMixin.fit`, with labels that may be class names."""
         if isinstance(validation_data, tuple) and len(validation_data) >= 2:
             validation_data = (
                 validation_data[0],
                 self._label_ids(validation_data[1]),
                 *validation_data[2:],
             )
-        y = self._label_ids(y)
-        if shuffle and x is not None and not _is_dataset(x):
-            sample_weight = kwargs.pop("sample_weight", None)
-            x = shuffled_batches(x, y, sample_weight, batch_size or 32, seed)
-            y = batch_size = None
         return super().fit(
-            x,
-            y,
-            batch_size=batch_size,
-            validation_data=validation_data,
-            shuffle=False,  # shuffled above, or a dataset as it comes
-            **kwargs,
+            x, self._label_ids(y), validation_data=validation_data, **kwargs
         )
 
     def evaluate(self, x=None, y=None, *args, **kwargs):

@@ -9,8 +9,8 @@ its presets and the two heads lived in one `bert.py`).
 - `masked_lm`: `MaskedLMHead`, `BertMaskedLM`, `bert_masked_lm`;
 - `huggingface`: `load_bert` (a local Hugging Face folder);
 - `preprocessing`: `load_bert_preprocessor` (its WordPiece tokenizer);
-- `tasks`: `TextClassifier`, `SentenceEmbedder` (fit and predict on
-  strings), `bert_preprocessor`;
+- `tasks`: `TextClassifier`, `SentenceEmbedder`, `MaskedLM` (fit and
+  predict on strings), `bert_preprocessor`;
 - `keras_hub_conversion`: `bert_from_keras_hub`.
 """
 
@@ -26,6 +26,7 @@ from keras_attn.models.bert.preprocessing import load_bert_preprocessor
 from keras_attn.models.bert.presets import BERT_DEFAULTS
 from keras_attn.models.bert.presets import BERT_PRESETS
 from keras_attn.models.bert.presets import bert_config
+from keras_attn.models.bert.tasks import MaskedLM
 from keras_attn.models.bert.tasks import SentenceEmbedder
 from keras_attn.models.bert.tasks import TextClassifier
 from keras_attn.models.bert.tasks import bert_preprocessor
@@ -34,6 +35,7 @@ __all__ = [
     "BERT_DEFAULTS",
     "BERT_PRESETS",
     "BertMaskedLM",
+    "MaskedLM",
     "MaskedLMHead",
     "SentenceEmbedder",
     "TextClassifier",

@@ -276,6 +276,33 @@ def _backbone_activation(backbone):
     return "gelu"
 
 
+def masked_lm_graph(backbone, activation=None, layer_norm_epsilon=None):
+    """`(inputs, logits, head)`: the backbone's inputs plus
+    `mask_positions`, the tied head's logits `(batch, masked, vocabulary)`
+    and the `MaskedLMHead`. What `BertMaskedLM` and the `MaskedLM` task
+    share; None takes the backbone's activation and epsilon."""
+    embedding = _bert_embedding(backbone)
+    if activation is None:
+        activation = _backbone_activation(backbone)
+    if layer_norm_epsilon is None:
+        layer_norm_epsilon = embedding.layer_norm_epsilon
+    head = MaskedLMHead(
+        token_embedding=embedding.token_embedding,
+        activation=activation,
+        layer_norm_epsilon=layer_norm_epsilon,
+        kernel_initializer=_bert_initializer(),
+        dtype=backbone.dtype_policy,
+        name="masked_lm_head",
+    )
+    inputs = dict(backbone.input)
+    inputs["mask_positions"] = keras.Input(
+        (None,), dtype="int32", name="mask_positions"
+    )
+    sequence = backbone(backbone.input)["sequence_output"]  # (B, T, D)
+    logits = head(sequence, inputs["mask_positions"])  # (B, M, V)
+    return inputs, logits, head
+
+
 @keras.saving.register_keras_serializable(package="keras_attn")
 class BertMaskedLM(keras.Model):
     """A BERT backbone with a tied `MaskedLMHead`; what `bert_masked_lm`
@@ -308,25 +335,9 @@ class BertMaskedLM(keras.Model):
         layer_norm_epsilon=None,
         **kwargs,
     ):
-        embedding = _bert_embedding(backbone)
-        if activation is None:
-            activation = _backbone_activation(backbone)
-        if layer_norm_epsilon is None:
-            layer_norm_epsilon = embedding.layer_norm_epsilon
-        head = MaskedLMHead(
-            token_embedding=embedding.token_embedding,
-            activation=activation,
-            layer_norm_epsilon=layer_norm_epsilon,
-            kernel_initializer=_bert_initializer(),
-            dtype=backbone.dtype_policy,
-            name="masked_lm_head",
+        inputs, logits, head = masked_lm_graph(
+            backbone, activation, layer_norm_epsilon
         )
-        inputs = dict(backbone.input)
-        inputs["mask_positions"] = keras.Input(
-            (None,), dtype="int32", name="mask_positions"
-        )
-        sequence = backbone(backbone.input)["sequence_output"]  # (B, T, D)
-        logits = head(sequence, inputs["mask_positions"])  # (B, M, V)
         super().__init__(inputs, logits, **kwargs)
         self.backbone = backbone
         self.masked_lm_head = head

@@ -13,6 +13,7 @@ from keras_attn.models.bert.backbone import bert_backbone
 from keras_attn.models.bert.heads import classifier_logits
 from keras_attn.models.bert.heads import mean_embedding
 from keras_attn.models.bert.huggingface import load_bert
+from keras_attn.models.bert.masked_lm import masked_lm_graph
 from keras_attn.models.bert.preprocessing import BertWordPieceTokenizer
 from keras_attn.models.bert.preprocessing import load_bert_preprocessor
 from keras_attn.models.bert.presets import BERT_PRESETS
@@ -272,6 +273,97 @@ class SentenceEmbedder(TaskMixin, keras_hub.models.Task):
         scratch (see `TextClassifier.from_preset`)."""
         backbone, preprocessor = _backbone_and_preprocessor(
             preset, vocabulary, sequence_length, {}
+        )
+        return cls(backbone, preprocessor=preprocessor)
+
+
+@keras.saving.register_keras_serializable(package="keras_attn")
+class MaskedLM(TaskMixin, keras_hub.models.MaskedLM):
+    """BERT's masked language model, fit on plain strings.
+
+    A backbone, keras-hub's `BertMaskedLMPreprocessor` (it chooses 15% of
+    the tokens, makes 80% of them `[MASK]`, 10% a random token and keeps
+    10%, and gives the chosen positions, their ids as labels and weights)
+    and `bert_masked_lm`'s head tied to the token table. `fit(strings)`
+    needs no labels. Compiled by default as keras-hub's `MaskedLM` is
+    (Adam 5e-5, sparse categorical cross-entropy on logits, accuracy over
+    the masked tokens). Inputs that are already the network's (a dict with
+    `mask_positions`) skip the preprocessor.
+
+    Args:
+        backbone: a model from `bert_backbone` or `load_bert`.
+        preprocessor: a keras-hub `BertMaskedLMPreprocessor`, or None.
+        activation, layer_norm_epsilon: the head's; see `bert_masked_lm`.
+        **kwargs: `name`, `compile` and the rest of keras-hub's `Task`.
+
+    Example:
+
+    >>> tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat"]
+    >>> model = MaskedLM.from_preset(
+    ...     "bert_tiny", vocabulary=tokens, sequence_length=8)
+    >>> history = model.fit(["a cat", "a cat a cat"], verbose=0)
+    >>> sorted(history.history)
+    ['loss', 'sparse_categorical_accuracy']
+    """
+
+    def __init__(
+        self,
+        backbone,
+        preprocessor=None,
+        activation=None,
+        layer_norm_epsilon=None,
+        **kwargs,
+    ):
+        inputs, logits, head = masked_lm_graph(
+            backbone, activation, layer_norm_epsilon
+        )
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        keras_hub.models.Task.__init__(
+            self, inputs=inputs, outputs=logits, **kwargs
+        )
+        self.masked_lm_head = head
+
+    def get_config(self):
+        config = keras_hub.models.Task.get_config(self)
+        config.update(
+            activation=keras.activations.serialize(
+                self.masked_lm_head.activation
+            ),
+            layer_norm_epsilon=self.masked_lm_head.layer_norm_epsilon,
+        )
+        return config
+
+    @classmethod
+    def from_preset(
+        cls,
+        preset,
+        sequence_length=128,
+        vocabulary=None,
+        mask_selection_rate=0.15,
+        mask_selection_length=None,
+        **overrides,
+    ):
+        """A masked LM on a local checkpoint folder or a preset from
+        scratch (see `TextClassifier.from_preset`).
+
+        Args:
+            mask_selection_rate: float. Share of the tokens chosen.
+            mask_selection_length: int. Most tokens chosen per example;
+                None takes `round(sequence_length * rate)`, at least 1.
+        """
+        backbone, text = _backbone_and_preprocessor(
+            preset, vocabulary, sequence_length, overrides
+        )
+        if mask_selection_length is None:
+            mask_selection_length = max(
+                1, round(sequence_length * mask_selection_rate)
+            )
+        preprocessor = keras_hub.models.BertMaskedLMPreprocessor(
+            text.tokenizer,
+            sequence_length=sequence_length,
+            mask_selection_rate=mask_selection_rate,
+            mask_selection_length=mask_selection_length,
         )
         return cls(backbone, preprocessor=preprocessor)
 

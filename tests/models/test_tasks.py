@@ -267,3 +267,46 @@ def test_translator_fits_and_predicts_on_sentences():
     ]
     with pytest.raises(ValueError, match="one translation per source"):
         model.fit(sources, targets[:-1])
+
+
+def test_masked_lm_learns_from_plain_strings_with_its_head_tied(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = models.MaskedLM.from_preset(
+        "bert_tiny",
+        vocabulary=TOKENS,
+        sequence_length=8,
+        mask_selection_rate=0.3,
+        num_layers=1,
+        hidden_dim=32,
+        num_heads=2,
+        intermediate_dim=64,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(5e-3))
+    texts = ["the film was very good", "a movie was bad"] * 32
+    history = model.fit(texts, batch_size=16, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] / 2
+    table = model.backbone.get_layer("embeddings").token_embedding.embeddings
+    assert sum(w is table for w in model.trainable_weights) == 1
+    # Its network is `bert_masked_lm`'s: same weights, same logits.
+    reference = models.bert_masked_lm(model.backbone)
+    reference.get_layer("masked_lm_head").set_weights(
+        model.get_layer("masked_lm_head").get_weights()
+    )
+    ids = [TOKENS.index(word) for word in "the film was very good".split()]
+    inputs = {
+        "token_ids": np.array([[2, *ids, 3, 0]], "int32"),
+        "segment_ids": np.zeros((1, 8), "int32"),
+        "padding_mask": np.array([[1] * 7 + [0]], "int32"),
+        "mask_positions": np.array([[3]], "int32"),
+    }
+    np.testing.assert_allclose(
+        model.predict(inputs, verbose=0),
+        reference.predict(inputs, verbose=0),
+        atol=1e-6,
+    )
+    model.save(tmp_path / "mlm.keras")
+    loaded = models.load_task(tmp_path / "mlm.keras")
+    assert isinstance(loaded, models.MaskedLM)
+    np.testing.assert_array_equal(
+        loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0)
+    )
