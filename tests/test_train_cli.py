@@ -75,6 +75,13 @@ def test_text_classifier_from_scratch(tmp_path, sentiment_tsv):
     preprocessor = models.load_bert_preprocessor(output, 16)
     logits = model.predict(preprocessor([r[0] for r in rows]), verbose=0)
     assert [classes[p] for p in np.argmax(logits, -1)] == [r[2] for r in rows]
+    # The run folder is one task that takes the strings themselves.
+    task = models.load_task(output)
+    assert task.class_names == classes
+    assert task.preprocessor.sequence_length == 16
+    assert [top[0][0] for top in task.classify([r[0] for r in rows])] == [
+        r[2] for r in rows
+    ]
 
 
 def test_translator_writes_bleu_of_its_predictions(tmp_path, swap_pairs_tsv):
@@ -124,6 +131,21 @@ def test_vit_on_an_image_folder(tmp_path):
     assert {r[1] for r in rows} == {"dark", "light"}
     model = keras.saving.load_model(output / "model.keras")
     assert model.input_shape == (None, 16, 16, 3)
+    # The run folder is one task that takes pixels 0..255 as files hold
+    # them (the job read them as pixels / 255).
+    from keras_attn import models
+
+    task = models.load_task(output)
+    assert task.class_names == ["dark", "light"]
+    files = sorted(folder.glob("*/*.png"))
+    pixels = np.stack(
+        [keras.utils.img_to_array(keras.utils.load_img(f)) for f in files]
+    )
+    np.testing.assert_allclose(
+        task.predict(pixels, verbose=0),
+        model.predict(pixels / 255, verbose=0),
+        atol=1e-5,
+    )
 
 
 def test_missing_training_file_is_a_clear_error(tmp_path, capsys):
