@@ -165,3 +165,56 @@ def test_a_model_trained_at_16_exports_for_mediapipe_at_16_warning_once(
         "segment_ids": [1, 16],
         "padding_mask": [1, 16],
     }
+
+
+def test_a_saved_keras_hub_task_exports_with_its_own_length_and_tokenizer(
+    tmp_path, capsys
+):
+    """A keras-hub `BertTextClassifier` saved as .keras (a task: its
+    preprocessor of 12 tokens inside): `keras-attn export` without
+    --sequence-length writes a 12-token file, and --mediapipe takes the
+    task's tokenizer with no --vocab (none lies beside the model)."""
+    import warnings
+
+    import keras_hub
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat"]
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocab), num_layers=1, num_heads=1, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=32,
+    )  # fmt: skip
+    task = keras_hub.models.BertTextClassifier(
+        backbone,
+        num_classes=2,
+        preprocessor=keras_hub.models.BertTextClassifierPreprocessor(
+            tokenizer, sequence_length=12
+        ),
+    )
+    task.save(tmp_path / "task.keras")
+    (tmp_path / "labels.txt").write_text("neg\npos\n")
+
+    def export(*flags):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras's compile() on loading
+            return cli.main(
+                ["export", str(tmp_path / "task.keras"), "--to", "tflite"]
+                + list(flags)
+            )
+
+    assert export("--output", str(tmp_path / "plain.tflite")) == 0
+    code = export(
+        "--mediapipe", "text_classifier", "--labels",
+        str(tmp_path / "labels.txt"), "--output", str(tmp_path / "mp.tflite"),
+    )  # fmt: skip
+    assert code == 0
+    assert "7 tokens, 12 per call" in capsys.readouterr().out
+    for name in ("plain.tflite", "mp.tflite"):
+        runner = Interpreter(
+            model_path=str(tmp_path / name)
+        ).get_signature_runner()
+        shapes = [
+            list(details["shape_signature"])
+            for details in runner.get_input_details().values()
+        ]
+        assert shapes == [[1, 12]] * 3, (name, shapes)
