@@ -366,3 +366,155 @@ def test_predict_refuses_inputs_of_the_other_kind(
     damaged.write_bytes(bytes(blob))
     code, line = run_predict(capsys, damaged, "a fine film")
     assert code == 1 and "damaged.tflite" in line
+
+
+# -- Run folders of `keras-attn train` -----------------------------------------
+
+TRAIN = ["--batch-size", "16", "--progress", "none", "--strategy", "one_device"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Tiny runs of the three jobs (a few seconds of training each):
+    `{job: run folder}`."""
+    root = tmp_path_factory.mktemp("runs")
+    rng = np.random.default_rng(0)
+    words = {"pos": "good great fine lovely", "neg": "bad awful poor dull"}
+    lines = ["label\tsentence"]
+    for index in range(64):
+        label = ("pos", "neg")[index % 2]
+        opinion = rng.choice(words[label].split())
+        lines.append(f"{label}\tthe film was {opinion}")
+    (root / "train.tsv").write_text("\n".join(lines) + "\n", "utf-8")
+    pairs = [
+        f"{a} {b}\t{b} {a}"
+        for a in "red green blue black white".split()
+        for b in "cat dog bird fish".split()
+    ]
+    (root / "pairs.tsv").write_text("\n".join(pairs) + "\n", "utf-8")
+    for name, level in (("dark", 40), ("light", 215)):
+        (root / "images" / name).mkdir(parents=True)
+        for index in range(8):
+            noise = rng.integers(-30, 30, size=(16, 16, 3))
+            pixels = np.clip(level + noise, 0, 255).astype("uint8")
+            keras.utils.save_img(
+                root / "images" / name / f"{index}.png", pixels
+            )
+    jobs = {
+        "text-classifier": ["--train", root / "train.tsv", "--epochs", "4"]
+        + ["--sequence-length", "16", "--vocabulary-size", "60"]
+        + ["--learning-rate", "3e-3"],
+        "translator": ["--train", root / "pairs.tsv", "--epochs", "1"]
+        + ["--vocabulary-size", "30", "--max-length", "8"],
+        "vit": ["--dataset", root / "images", "--image-size", "16"]
+        + ["--epochs", "1"],
+    }
+    for job, options in jobs.items():
+        output = root / job
+        arguments = ["train", job, *map(str, options), "--output", output]
+        assert cli.main([*map(str, arguments), *TRAIN]) == 0
+    return {job: root / job for job in jobs}
+
+
+def predict_json(capsys, *arguments):
+    assert cli.main(["predict", *map(str, arguments), "--json"]) == 0
+    return [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+
+
+def test_predict_on_a_text_classifier_run(runs, capsys):
+    """Against the run's functional model.keras and its vocabulary put
+    together by hand, as before tasks (no `load_task`)."""
+    run = runs["text-classifier"]
+    texts = ["the film was great", "the film was dull", "awful", "Good!"]
+    records = predict_json(capsys, run, *texts)
+    classes = json.loads((run / "classes.json").read_text())
+    model = keras.saving.load_model(run / "model.keras")
+    preprocessor = models.load_bert_preprocessor(run, 16)
+    expected = softmax(model.predict(preprocessor(texts), verbose=0))
+    assert classes == ["neg", "pos"]
+    assert [record["input"] for record in records] == texts
+    for record, row in zip(records, expected, strict=True):
+        scores = {item["label"]: item["score"] for item in record["labels"]}
+        got = np.array([scores[name] for name in classes])
+        assert np.max(np.abs(got - row)) <= 1e-5
+    assert np.ptp(expected[:, 0]) > 0.3  # it learned: the bar can fail
+
+
+def test_predict_on_an_image_run(runs, tmp_path, capsys):
+    """Against the run's functional model.keras on the pixels / 255, and
+    on the image resized by TensorFlow's bilinear resize (keras-hub's
+    converter is that resize)."""
+    import tensorflow as tf
+
+    run = runs["vit"]
+    rng = np.random.default_rng(2)
+    images = [
+        rng.integers(0, 256, (16, 16, 3), dtype=np.uint8),
+        np.full((16, 16, 3), 30, np.uint8),
+        np.full((16, 16, 3), 220, np.uint8),
+        smooth(24, 20),
+    ]
+    paths = []
+    for index, image in enumerate(images):
+        paths.append(tmp_path / f"image{index}.png")
+        keras.utils.save_img(paths[-1], image, scale=False)
+    records = predict_json(capsys, run, *paths)
+    model = keras.saving.load_model(run / "model.keras")
+    pixels = [
+        np.asarray(tf.image.resize(image.astype("float32"), (16, 16)))
+        for image in images
+    ]
+    logits = model.predict(np.stack(pixels) / 255, verbose=0)
+    expected = softmax(logits)
+    for record, path, row in zip(records, paths, expected, strict=True):
+        assert record["input"] == str(path)
+        scores = {item["label"]: item["score"] for item in record["labels"]}
+        got = np.array([scores["dark"], scores["light"]])
+        assert np.max(np.abs(got - row)) <= 1e-5, path.name
+    assert far_apart(logits) > 1e-3
+    # The default line: the best label only.
+    assert cli.main(["predict", str(run), str(paths[2])]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    best = ["dark", "light"][int(np.argmax(expected[2]))]
+    assert line == f"{best} {expected[2].max():.4f}  {paths[2]}"
+
+
+def test_predict_translates_with_a_translator_run(runs, capsys):
+    """Against the translations the training job wrote for its held-out
+    sentences (greedy decoding of the model in memory)."""
+    run = runs["translator"]
+    rows = [
+        line.split("\t")
+        for line in (run / "eval_predictions.tsv").read_text().splitlines()[1:]
+    ]
+    sources = [row[0] for row in rows]
+    assert cli.main(["predict", str(run), *sources]) == 0
+    printed = capsys.readouterr().out.split("\n")[:-1]
+    assert [" ".join(line.split()) for line in printed] == [
+        row[2] for row in rows
+    ]
+    records = predict_json(capsys, run, *sources)
+    assert [r["input"] for r in records] == sources
+    assert [r["translation"] for r in records] == printed
+    code, line = run_predict(capsys, run, sources[0], "--top", "2")
+    assert code == 2 and "argument --top" in line
+
+
+def test_predict_refuses_what_is_no_classifier(runs, tmp_path, capsys):
+    picture = tmp_path / "cat.png"
+    keras.utils.save_img(picture, smooth(16, 16))
+    code, line = run_predict(capsys, runs["text-classifier"], picture)
+    assert code == 2 and "classifies text; received the image file" in line
+    code, line = run_predict(capsys, runs["vit"], "the film was great")
+    assert code == 2 and "not found; " in line and "classifies images" in line
+    # A .keras file of a plain functional model is no task.
+    code, line = run_predict(capsys, runs["vit"] / "model.keras", picture)
+    assert code == 2 and "not a task" in line
+    # A folder with model.keras but no task.json (not written by train).
+    folder = tmp_path / "copied"
+    folder.mkdir()
+    (folder / "model.keras").write_bytes(
+        (runs["vit"] / "model.keras").read_bytes()
+    )
+    code, line = run_predict(capsys, folder, picture)
+    assert code == 2 and "is not a run folder" in line

@@ -138,22 +138,40 @@ def _task_kind(task):
     return None
 
 
+def _task_images(task, images):
+    """The task's logits of uint8 RGB images of any sizes: each size in
+    one batch, resized by the task's own preprocessor; grey for a model
+    of one channel (the mean of R, G and B, as `--grayscale mean`)."""
+    import numpy as np
+
+    channels = task.backbone.input_shape[-1]
+    logits = [None] * len(images)
+    sizes = {}
+    for index, image in enumerate(images):
+        sizes.setdefault(image.shape, []).append(index)
+    for indices in sizes.values():
+        pixels = np.stack([images[i] for i in indices]).astype("float32")
+        if channels == 1:
+            pixels = pixels.mean(axis=-1, keepdims=True)  # (N, H, W, 1)
+        found = np.asarray(task.predict(pixels, verbose=0))
+        for index, row in zip(indices, found, strict=True):
+            logits[index] = row
+    return np.stack(logits)
+
+
 def _predict_task(args, inputs):
     """`(names, probabilities)`, or `(None, translations)`, of a run
     folder or `.keras` task."""
-    import numpy as np
-
     from keras_attn import models
     from keras_attn.cli.checks import UsageError
     from keras_attn.errors import CorruptModelError
-    from keras_attn.export.predict import mediapipe_resize
     from keras_attn.export.predict import softmax
 
     try:
         task = models.load_task(args.model)
     except CorruptModelError:
         raise
-    except (ValueError, TypeError) as error:
+    except (FileNotFoundError, ValueError, TypeError) as error:
         raise UsageError("MODEL", " ".join(str(error).split())) from None
     kind = _task_kind(task)
     if kind is None:
@@ -173,14 +191,9 @@ def _predict_task(args, inputs):
         _check_texts(args.model, inputs)
         logits = task.predict(inputs, verbose=0)
     else:
-        size = tuple(task.preprocessor.image_converter.image_size)
-        images = [
-            mediapipe_resize(image, size) if image.shape[:2] != size else image
-            for image in _read_images(args.model, inputs)
-        ]
-        pixels = np.stack(images).astype("float32")  # (N, H, W, 3), 0..255
-        logits = task.predict(pixels, verbose=0)
-    return list(task.class_names), softmax(logits)
+        logits = _task_images(task, _read_images(args.model, inputs))
+    names = task.class_names or [str(i) for i in range(task.num_classes)]
+    return list(names), softmax(logits)
 
 
 def predict(args):
