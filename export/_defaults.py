@@ -92,7 +92,7 @@ def _normalization(converter):
     if not all(np.isfinite(scale + offset)) or any(s <= 0 for s in scale):
         return None
     scale, offset = np.broadcast_arrays(np.array(scale), np.array(offset))
-    mean = (-offset / scale).tolist()
+    mean = (0.0 - offset / scale).tolist()  # 0.0, not -0.0, for offset 0
     std = (1.0 / scale).tolist()
     return mean, std
 

@@ -107,6 +107,7 @@ def test_the_image_converter_gives_mediapipe_normalization(
     found = _defaults.trained_with(model)
     np.testing.assert_allclose(found.normalization[0], mean, rtol=1e-9)
     np.testing.assert_allclose(found.normalization[1], std, rtol=1e-9)
+    assert "-0.0" not in repr(found.normalization)  # as the report prints it
     assert found.image_size == (8, 8)
     # The normalization maps pixels as the converter does.
     pixels = np.array([0.0, 17.0, 255.0])[:, None]
