@@ -250,6 +250,21 @@ BAD = [
         "train vit --dataset digits --verbose 3 --output run",
         "--verbose",
     ),
+    ("predict with a missing model", "predict missing.tflite film", "MODEL"),
+    ("predict with a folder that is no run", "predict no_config film", "MODEL"),
+    ("predict with a text file", "predict notes.txt film", "MODEL"),
+    (
+        "predict with an empty .tflite file",
+        "predict dense.tflite film",
+        "MODEL",
+    ),
+    ("predict without inputs", "predict dense.keras", "INPUT"),
+    (
+        "predict with a missing --input file",
+        "predict dense.keras --input missing.txt",
+        "--input",
+    ),
+    ("predict the top 0", "predict dense.keras film --top 0", "--top"),
     ("unknown command", "serve", "COMMAND"),
     ("unknown flag", "demo --epoks 3", "--epoks"),
 ]
@@ -296,6 +311,11 @@ NEEDS_TENSORFLOW = [
         "unknown preset",
         "train vit --dataset images --preset vit_huge --output run",
         "--preset",
+    ),
+    (
+        "predict with a .keras model that is no task",
+        "predict dense.keras film",
+        "MODEL",
     ),
 ]
 
@@ -385,7 +405,8 @@ def test_help_and_mistakes_load_no_tensorflow(files):
         "for argv in (['--help'], ['demo', '--help'],\n"
         "             ['demo', '--text-data', 'reviews.csv'],\n"
         "             ['train', 'text-classifier', '--train', 'good.tsv',\n"
-        "              '--eval', 'other_names.tsv', '--output', 'run']):\n"
+        "              '--eval', 'other_names.tsv', '--output', 'run'],\n"
+        "             ['predict', 'no_config', 'film']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit:\n"
