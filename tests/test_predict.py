@@ -269,7 +269,7 @@ def test_predict_json_from_a_file_and_stdin(
     given = tmp_path / "texts.txt"
     given.write_text("\n".join(texts[1:]) + "\n\n", "utf-8")  # a blank line
     code = cli.main(
-        ["predict", str(text_file), texts[0], "--input", str(given), "--json"]
+        ["predict", str(text_file), "--json", texts[0], "--input", str(given)]
     )
     assert code == 0
     records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]

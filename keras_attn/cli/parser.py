@@ -39,6 +39,23 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
 
 
+class _IntermixedParser(Parser):
+    """A command whose options may come between its positional arguments
+    (`predict MODEL --json TEXT ...`): argparse's intermixed parsing,
+    which calls `parse_known_args` again inside itself."""
+
+    _parsing = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._parsing:
+            return super().parse_known_args(args, namespace)
+        self._parsing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._parsing = False
+
+
 # -- Commands --------------------------------------------------------------
 
 
@@ -125,7 +142,10 @@ def _add_export(commands, logs):
         ),
     )
     parser.add_argument(
-        "model", metavar="MODEL", help="a .keras file or a Translator folder"
+        "model",
+        metavar="MODEL",
+        help="a .keras file, a keras-attn train run folder or a Translator "
+        "folder",
     )
     parser.add_argument(
         "--to",
@@ -323,6 +343,7 @@ def _add_predict(commands, logs):
         "with --json)",
     )
     predict.set_defaults(func=actions.predict)
+    predict.__class__ = _IntermixedParser  # TEXT ... around the options
 
 
 def build_parser():
