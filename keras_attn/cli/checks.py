@@ -157,16 +157,25 @@ def check_demo(args):
 
 
 def model_path(path):
-    """The MODEL of `export`: a .keras file or a Translator folder."""
+    """The MODEL of `export`: a .keras file, a run folder of
+    `keras-attn train` or a Translator folder."""
     path = pathlib.Path(path)
     if path.is_dir():
+        if (path / "task.json").is_file():
+            return input_folder("MODEL", path, ("model.keras",), "run folder")
         return input_folder(
             "MODEL",
             path,
             ("translator.json",),
-            "Translator folder (written by Translator.save)",
+            "run folder (task.json, model.keras) or Translator folder "
+            "(written by Translator.save)",
         )
     return input_file("MODEL", path, (".keras",), "Keras model")
+
+
+def _is_translator(model):
+    """Whether export's MODEL is a Translator folder (not a run folder)."""
+    return model.is_dir() and (model / "translator.json").is_file()
 
 
 def labels_file(path):
@@ -202,7 +211,7 @@ def _check_mediapipe(args, model):
     text, classifier = task.startswith("text"), task.endswith("classifier")
     if args.to != "tflite":
         raise UsageError("--mediapipe", "applies only with --to tflite")
-    if model.is_dir():
+    if _is_translator(model):
         raise UsageError("--mediapipe", "a Translator has no MediaPipe task")
     if args.allow_flex:
         raise UsageError(
@@ -239,7 +248,7 @@ def check_export(args):
         output_file("--report", args.report, ".json", "file")
     for flag in ("--quantize", "--allow-flex", "--accelerators", "--soc"):
         _not_without(args, flag, "with --to tflite", tflite)
-    if args.quantize and model.is_dir():
+    if args.quantize and _is_translator(model):
         raise UsageError("--quantize", "a Translator exports in float32 only")
     if args.quantize == "int8" and args.calibration is None:
         raise UsageError(

@@ -94,18 +94,22 @@ def version(args):
 
 
 def _load_for_export(path):
-    """A `.keras` model, or a Translator from its saved folder (the path
-    is checked already)."""
+    """A `.keras` model, or the task of a run folder (also for the
+    `model.keras` inside one: the run's sequence length, vocabulary,
+    classes and pixel scaling are the export's defaults), or a Translator
+    from its saved folder (the path is checked already)."""
     import pathlib
 
     from keras_attn.cli.checks import UsageError
 
     path = pathlib.Path(path)
+    if path.is_file() and (path.parent / "task.json").is_file():
+        path = path.parent
     if path.is_dir():
-        from keras_attn.models import Translator
+        from keras_attn.models import load_task
 
         try:
-            return Translator.load(path)
+            return load_task(path)
         except ValueError as error:
             raise UsageError("MODEL", one_line(error)) from None
     from keras_attn import load_model

@@ -218,3 +218,43 @@ def test_a_saved_keras_hub_task_exports_with_its_own_length_and_tokenizer(
             for details in runner.get_input_details().values()
         ]
         assert shapes == [[1, 12]] * 3, (name, shapes)
+
+
+def test_a_run_folder_exports_at_the_length_it_was_trained_at(tmp_path):
+    """The issue's first finding: a MiniLM fine-tuned at 32 tokens was
+    exported for MediaPipe at 128. A run folder (what `keras-attn train`
+    writes: a 512-position model trained at 12 here) exports at 12, with
+    its classes and vocabulary, whether MODEL is the folder or the
+    model.keras inside it."""
+    from keras_attn.models.tasks import write_task_file
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat"]
+    network = models.bert_text_classifier(
+        models.bert_backbone(
+            "bert_tiny", vocabulary_size=len(vocab), max_sequence_length=512
+        ),
+        3,
+    )
+    run = tmp_path / "run"
+    run.mkdir()
+    network.save(run / "model.keras")
+    (run / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    (run / "classes.json").write_text(json.dumps(["a", "b", "c"]))
+    write_task_file(run, "text_classifier", sequence_length=12)
+    for name, model in (("folder", run), ("file", run / "model.keras")):
+        output = tmp_path / f"{name}.tflite"
+        code = cli.main(
+            ["export", str(model), "--to", "tflite", "--output", str(output)]
+            + ["--mediapipe", "text_classifier"]
+        )
+        assert code == 0
+        runner = Interpreter(model_path=str(output)).get_signature_runner()
+        shapes = [
+            list(details["shape_signature"])
+            for details in runner.get_input_details().values()
+        ]
+        assert shapes == [[1, 12]] * 3, (name, shapes)
+        assert [
+            len(details["shape"]) and details["shape"][-1]
+            for details in runner.get_output_details().values()
+        ] == [3]
