@@ -1,6 +1,7 @@
 """BERT tasks: a backbone, its WordPiece preprocessor and a head in one
 model that fits and predicts on strings (keras-hub's `Task` shape)."""
 
+import os
 import pathlib
 
 import keras
@@ -69,8 +70,10 @@ def _backbone_and_preprocessor(preset, vocabulary, sequence_length, overrides):
             **overrides,
         }
         return bert_backbone(preset, **overrides), preprocessor
-    folder = pathlib.Path(preset)
-    if not folder.is_dir():
+    folder = (
+        pathlib.Path(preset) if isinstance(preset, (str, os.PathLike)) else None
+    )
+    if folder is None or not folder.is_dir():
         raise ValueError(
             "`preset` must be a local Hugging Face BERT folder (config.json, "
             f"model.safetensors, vocab.txt) or one of {sorted(BERT_PRESETS)};"
