@@ -102,7 +102,7 @@ def _print_predictions(args, inputs, names, scores):
 def _predict_file(args, inputs):
     """`(names, probabilities)` of a MediaPipe classifier `.tflite` file."""
     from keras_attn.cli.checks import UsageError
-    from keras_attn.errors import CorruptModelError
+    from keras_attn.export import CorruptModelError
     from keras_attn.export.predict import file_scores
     from keras_attn.export.predict import read_classifier
     from keras_attn.export.predict import softmax
@@ -164,7 +164,7 @@ def _predict_task(args, inputs):
     folder or `.keras` task."""
     from keras_attn import models
     from keras_attn.cli.checks import UsageError
-    from keras_attn.errors import CorruptModelError
+    from keras_attn.export import CorruptModelError
     from keras_attn.export.predict import softmax
 
     try:
@@ -199,7 +199,7 @@ def _predict_task(args, inputs):
 def predict(args):
     import json
 
-    from keras_attn.errors import CorruptModelError
+    from keras_attn.export import CorruptModelError
 
     inputs = _predict_inputs(args)
     try:
