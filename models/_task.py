@@ -70,9 +70,21 @@ class TaskMixin:
         # Inputs that are already the network's (a dict of token ids, as
         # the functional models take) skip the preprocessor, so the task
         # also runs where its functional model ran.
+        if not isinstance(x, dict):
+            x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(
+                super().preprocess_samples(x, y, sample_weight)
+            )
         if isinstance(x, dict):
-            return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
-        return super().preprocess_samples(x, y, sample_weight)
+            # keras-hub's padding masks are boolean; our networks take
+            # int32, and under a distribution strategy Keras 3.15 averages
+            # the replicas' first batch, which fails for booleans.
+            x = {
+                name: keras.ops.cast(value, "int32")
+                if keras.backend.standardize_dtype(value.dtype) == "bool"
+                else value
+                for name, value in x.items()
+            }
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
     def fit(
         self,

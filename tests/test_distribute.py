@@ -62,6 +62,24 @@ def test_mirrored_over_two_cpus_matches_one_device():
     assert all(np.isfinite(summary["loss"]))
 
 
+def test_a_task_fits_on_strings_under_mirrored_as_on_one_device():
+    """A `TextClassifier` task fit on strings (its preprocessor inside
+    `fit`) over two logical CPUs ends with one device's weights."""
+    result = subprocess.run(
+        [sys.executable, str(CHILD.parent / "task_mirrored_child.py")],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
+    assert result.returncode == 0, tail
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["replicas"] == 2
+    assert summary["max_difference"] <= 1e-5, summary
+    assert summary["loss"] == pytest.approx(summary["single_loss"], abs=1e-5)
+
+
 def free_ports(count):
     sockets = [socket.socket() for _ in range(count)]
     try:
