@@ -6,8 +6,12 @@ list of arguments and returns the exit status. Commands:
 - `keras-attn demo`: the quick start (digits ViT to LiteRT and MediaPipe,
   no download);
 - `keras-attn train {text-classifier,translator,vit}`: the training jobs;
-- `keras-attn export MODEL.keras --to {saved_model,tflite} --output PATH`
-  (`--mediapipe TASK` for MediaPipe Tasks, `--accelerators gpu,npu`);
+- `keras-attn export MODEL --to {saved_model,tflite} --output PATH`
+  (MODEL a `.keras` file or a run folder, whose sequence length,
+  vocabulary and classes are the defaults; `--mediapipe TASK` for
+  MediaPipe Tasks, `--accelerators gpu,npu`);
+- `keras-attn predict RUN|MODEL.keras|FILE.tflite [TEXT|IMAGE ...]`:
+  labels and scores (translations for a translator run);
 - `keras-attn inspect MODEL.tflite [--accelerators]`: inputs, outputs,
   ops, size, metadata, and where the file runs;
 - `keras-attn version`.
