@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Every check starts Python processes that train: end-to-end, handed out early.
+pytestmark = pytest.mark.slow
+
 CHILD = Path(__file__).resolve().parent / "fixtures" / "train_child.py"
 TIMEOUT = 300
 

@@ -421,6 +421,7 @@ def predict_json(capsys, *arguments):
     return [json.loads(x) for x in capsys.readouterr().out.splitlines()]
 
 
+@pytest.mark.slow
 def test_predict_on_a_text_classifier_run(runs, capsys):
     """Against the run's functional model.keras and its vocabulary put
     together by hand, as before tasks (no `load_task`)."""
@@ -440,6 +441,7 @@ def test_predict_on_a_text_classifier_run(runs, capsys):
     assert np.ptp(expected[:, 0]) > 0.3  # it learned: the bar can fail
 
 
+@pytest.mark.slow
 def test_predict_on_an_image_run(runs, tmp_path, capsys):
     """Against the run's functional model.keras on the pixels / 255, and
     on the image resized by TensorFlow's bilinear resize (keras-hub's
@@ -479,6 +481,7 @@ def test_predict_on_an_image_run(runs, tmp_path, capsys):
     assert line == f"{best} {expected[2].max():.4f}  {paths[2]}"
 
 
+@pytest.mark.slow
 def test_predict_translates_with_a_translator_run(runs, capsys):
     """Against the translations the training job wrote for its held-out
     sentences (greedy decoding of the model in memory)."""

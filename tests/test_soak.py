@@ -24,6 +24,9 @@ from keras_attn.export import load_saved_model
 from keras_attn.export import to_saved_model
 from keras_attn.export import to_tflite
 
+# Thousands of inferences and twelve exports: end-to-end, handed out early.
+pytestmark = pytest.mark.slow
+
 VOCABULARY, LENGTH = 30, 8
 CALLS, WARMUP = 10_000, 1_000
 

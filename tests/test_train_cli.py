@@ -43,6 +43,7 @@ def users_columns(path):
     return path
 
 
+@pytest.mark.slow
 def test_text_classifier_from_scratch(tmp_path, sentiment_tsv):
     # The user's own column names and class names (issue 21).
     train = users_columns(sentiment_tsv(tmp_path / "train.tsv", 160, seed=0))
@@ -84,6 +85,7 @@ def test_text_classifier_from_scratch(tmp_path, sentiment_tsv):
     ]
 
 
+@pytest.mark.slow
 def test_translator_writes_bleu_of_its_predictions(tmp_path, swap_pairs_tsv):
     pairs, train = swap_pairs_tsv(tmp_path / "pairs.tsv")
     output = tmp_path / "run"
@@ -105,6 +107,7 @@ def test_translator_writes_bleu_of_its_predictions(tmp_path, swap_pairs_tsv):
     }
 
 
+@pytest.mark.slow
 def test_vit_on_an_image_folder(tmp_path):
     rng = np.random.default_rng(0)
     folder = tmp_path / "images"
