@@ -177,15 +177,24 @@ class ClassifierTask(TaskMixin):
                 f"`top_k` must be an int in [1, {self.num_classes}]; "
                 f"received {top_k!r}."
             )
-        logits = np.asarray(
-            self.predict(inputs, batch_size=batch_size, verbose=0), "float64"
-        )
-        logits -= logits.max(axis=-1, keepdims=True)
-        probabilities = np.exp(logits)
-        probabilities /= probabilities.sum(axis=-1, keepdims=True)
-        names = self.class_names or [str(i) for i in range(self.num_classes)]
+        probabilities = self.probabilities(inputs, batch_size)
+        names = self.label_names
         order = np.argsort(-probabilities, axis=-1, kind="stable")[:, :top_k]
         return [
             [(names[i], float(row[i])) for i in best]
             for row, best in zip(probabilities, order, strict=True)
         ]
+
+    @property
+    def label_names(self):
+        """The class names, or the indices as str when there are none."""
+        return self.class_names or [str(i) for i in range(self.num_classes)]
+
+    def probabilities(self, inputs, batch_size=32):
+        """The softmax of `predict(inputs)`: float64 `(batch, classes)`."""
+        logits = np.asarray(
+            self.predict(inputs, batch_size=batch_size, verbose=0), "float64"
+        )
+        logits -= logits.max(axis=-1, keepdims=True)
+        probabilities = np.exp(logits)
+        return probabilities / probabilities.sum(axis=-1, keepdims=True)

@@ -126,26 +126,24 @@ def _task_kind(task):
     """`"text"`, `"image"` or `"translator"`: what a loaded task does."""
     from keras_attn import models
 
-    for kind, name in (
-        ("text", "TextClassifier"),
-        ("image", "ImageClassifier"),
-    ):
-        cls = getattr(models, name, None)
-        if cls is not None and isinstance(task, cls):
-            return kind
-    if callable(getattr(task, "translate", None)):
+    if isinstance(task, models.TextClassifier):
+        return "text"
+    if isinstance(task, models.ImageClassifier):
+        return "image"
+    if isinstance(task, models.Translator):
         return "translator"
     return None
 
 
 def _task_images(task, images):
-    """The task's logits of uint8 RGB images of any sizes: each size in
-    one batch, resized by the task's own preprocessor; grey for a model
-    of one channel (the mean of R, G and B, as `--grayscale mean`)."""
+    """The task's probabilities for uint8 RGB images of any sizes: each
+    size in one batch, resized by the task's own preprocessor; grey for a
+    model of one channel (the mean of R, G and B, as `--grayscale
+    mean`)."""
     import numpy as np
 
     channels = task.backbone.input_shape[-1]
-    logits = [None] * len(images)
+    rows = [None] * len(images)
     sizes = {}
     for index, image in enumerate(images):
         sizes.setdefault(image.shape, []).append(index)
@@ -153,10 +151,10 @@ def _task_images(task, images):
         pixels = np.stack([images[i] for i in indices]).astype("float32")
         if channels == 1:
             pixels = pixels.mean(axis=-1, keepdims=True)  # (N, H, W, 1)
-        found = np.asarray(task.predict(pixels, verbose=0))
+        found = task.probabilities(pixels)
         for index, row in zip(indices, found, strict=True):
-            logits[index] = row
-    return np.stack(logits)
+            rows[index] = row
+    return np.stack(rows)
 
 
 def _predict_task(args, inputs):
@@ -165,7 +163,6 @@ def _predict_task(args, inputs):
     from keras_attn import models
     from keras_attn.cli.checks import UsageError
     from keras_attn.export import CorruptModelError
-    from keras_attn.export.predict import softmax
 
     try:
         task = models.load_task(args.model)
@@ -189,11 +186,10 @@ def _predict_task(args, inputs):
         return None, [str(text) for text in task.translate(inputs)]
     if kind == "text":
         _check_texts(args.model, inputs)
-        logits = task.predict(inputs, verbose=0)
+        probabilities = task.probabilities(inputs)
     else:
-        logits = _task_images(task, _read_images(args.model, inputs))
-    names = task.class_names or [str(i) for i in range(task.num_classes)]
-    return list(names), softmax(logits)
+        probabilities = _task_images(task, _read_images(args.model, inputs))
+    return list(task.label_names), probabilities
 
 
 def predict(args):
