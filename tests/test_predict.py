@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import pytest
 from mediapipe_runs import classifier_scores
+from tiny_models import spread
 
 from keras_attn import cli
 from keras_attn import models
@@ -54,20 +55,6 @@ TEXTS = [
     " ".join(["the dog is playing and it was fun"] * 6),
 ]
 IMAGE_LABELS = ["red", "green", "blue", "grey"]
-
-
-def spread(model, seed):
-    """Kernels N(0, 1/fan_in), embeddings N(0, 1): scores that move with
-    every token and pixel."""
-    rng = np.random.default_rng(seed)
-    for weight in model.weights:
-        shape = tuple(weight.shape)
-        if "kernel" in weight.path and len(shape) >= 2:
-            scale = 1 / np.sqrt(np.prod(shape[:-1]))
-            weight.assign(rng.normal(0, scale, shape).astype("float32"))
-        elif "embeddings" in weight.path and len(shape) == 2:
-            weight.assign(rng.normal(0, 1, shape).astype("float32"))
-    return model
 
 
 def far_apart(scores):

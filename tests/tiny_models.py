@@ -1,8 +1,10 @@
 """The smallest models, shared by the export, hostile-input and soak
 tests: a BERT text classifier (one layer, hidden size 16, two classes)
-and an untrained translator with a 24-piece vocabulary."""
+and an untrained translator with a 24-piece vocabulary; `spread` gives a
+model weights whose outputs move with every input."""
 
 import keras
+import numpy as np
 
 from keras_attn import _compat
 from keras_attn import models
@@ -90,3 +92,17 @@ def translator(max_source_length=8, max_target_length=6):
         max_source_length=max_source_length,
         max_target_length=max_target_length,
     )
+
+
+def spread(model, seed):
+    """Kernels N(0, 1/fan_in), embeddings N(0, 1): outputs that move with
+    every token and pixel."""
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:
+        shape = tuple(weight.shape)
+        if "kernel" in weight.path and len(shape) >= 2:
+            scale = 1 / np.sqrt(np.prod(shape[:-1]))
+            weight.assign(rng.normal(0, scale, shape).astype("float32"))
+        elif "embeddings" in weight.path and len(shape) == 2:
+            weight.assign(rng.normal(0, 1, shape).astype("float32"))
+    return model

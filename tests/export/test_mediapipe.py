@@ -26,6 +26,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from tiny_models import spread
 
 from keras_attn import models
 from keras_attn.export import LiteRTRunner
@@ -158,20 +159,6 @@ def test_the_reference_tokenizer_follows_mediapipe_rules():
 
 
 # -- Models and files ---------------------------------------------------------
-
-
-def spread(model, seed):
-    """Kernels N(0, 1/fan_in), embeddings N(0, 1): outputs that move with
-    every token and pixel."""
-    rng = np.random.default_rng(seed)
-    for weight in model.weights:
-        shape = tuple(weight.shape)
-        if "kernel" in weight.path and len(shape) >= 2:
-            scale = 1 / np.sqrt(np.prod(shape[:-1]))
-            weight.assign(rng.normal(0, scale, shape).astype("float32"))
-        elif "embeddings" in weight.path and len(shape) == 2:
-            weight.assign(rng.normal(0, 1, shape).astype("float32"))
-    return model
 
 
 @pytest.fixture(scope="module")
