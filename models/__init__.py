@@ -5,12 +5,13 @@ loading a local Hugging Face folder and its tokenizer), the Transformer
 translator with greedy and beam-search decoding, the Vision Transformer
 with position-table resizing, conversion from keras-hub, and attention
 maps from every model; and task models (`TextClassifier`,
-`SentenceEmbedder`, `MaskedLM`, `ImageClassifier`: backbone +
+`SentenceEmbedder`, `MaskedLM`, `ImageClassifier`, `TokenClassifier`:
+backbone +
 preprocessor + head, as keras-hub's tasks) that fit and predict on
 strings and pixels, with `load_task` for `.keras` files and
 `keras-attn train` run folders.
 
-One folder per family: `bert/`, `vit/`, `translator/`; `attention.py`
+One folder per family: `bert/`, `vit/`, `translator/`, `tagger/`; `attention.py`
 (attention maps of any of them), `keras_hub_conversion.py` (one table of
 converters) and `_common.py` (what the builders share) beside them.
 Floor 2: these modules import `keras_attn.layers`, `keras_attn.errors` and
@@ -34,6 +35,8 @@ from keras_attn.models.bert import bert_text_classifier
 from keras_attn.models.bert import load_bert
 from keras_attn.models.bert import load_bert_preprocessor
 from keras_attn.models.keras_hub_conversion import from_keras_hub
+from keras_attn.models.tagger import TokenClassifier
+from keras_attn.models.tagger import bert_token_classifier
 from keras_attn.models.tasks import load_task
 from keras_attn.models.translator import TRANSLATOR_PRESETS
 from keras_attn.models.translator import Translator
@@ -72,6 +75,7 @@ __all__ = [
     "BertMaskedLM",
     "bert_sentence_embedder",
     "bert_text_classifier",
+    "bert_token_classifier",
     "from_keras_hub",
     "ImageClassifier",
     "image_preprocessor",
@@ -82,6 +86,7 @@ __all__ = [
     "MaskedLMHead",
     "SentenceEmbedder",
     "TextClassifier",
+    "TokenClassifier",
     "beam_search",
     "greedy_decode",
     "TRANSLATOR_PRESETS",

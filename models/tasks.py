@@ -19,13 +19,14 @@ from keras_attn._keras_file import load_keras_file
 from keras_attn.models._common import read_json
 from keras_attn.models.bert.tasks import TextClassifier
 from keras_attn.models.bert.tasks import bert_preprocessor
+from keras_attn.models.tagger.task import TokenClassifier
 from keras_attn.models.translator import Translator
 from keras_attn.models.vit.task import ImageClassifier
 from keras_attn.models.vit.task import image_preprocessor
 
 TASK_FILE = "task.json"
 _FORMAT = 1
-_KINDS = ("text_classifier", "image_classifier")
+_KINDS = ("text_classifier", "image_classifier", "token_classifier")
 
 
 def write_task_file(folder, task, **settings):
@@ -33,9 +34,9 @@ def write_task_file(folder, task, **settings):
 
     Args:
         folder: the run folder.
-        task: `"text_classifier"` (settings: `sequence_length`) or
-            `"image_classifier"` (settings: `image_size`, `scale`,
-            `offset`).
+        task: `"text_classifier"` or `"token_classifier"` (settings:
+            `sequence_length`) or `"image_classifier"` (settings:
+            `image_size`, `scale`, `offset`).
         **settings: what the task's preprocessor needs.
     """
     if task not in _KINDS:
@@ -56,9 +57,9 @@ def load_task(path, safe_mode=True):
         safe_mode: bool. Keras's safe mode (no code from the file runs).
 
     Returns:
-        `TextClassifier`, `ImageClassifier`, `SentenceEmbedder` or
-        `Translator`, ready for `predict`, `classify`, `evaluate` and more
-        `fit`.
+        `TextClassifier`, `TokenClassifier`, `ImageClassifier`,
+        `SentenceEmbedder` or `Translator`, ready for `predict`,
+        `classify` (or `tag`), `evaluate` and more `fit`.
 
     Raises:
         FileNotFoundError: nothing at `path`, or a folder without a run.
@@ -103,9 +104,10 @@ def load_task(path, safe_mode=True):
     model = load_keras_file(path / "model.keras", safe_mode=safe_mode)
     classes = path / "classes.json"
     class_names = read_json(classes) if classes.is_file() else None
-    if kind == "text_classifier":
+    if kind in ("text_classifier", "token_classifier"):
         preprocessor = bert_preprocessor(path, settings["sequence_length"])
-        return TextClassifier.from_network(model, preprocessor, class_names)
+        task = TextClassifier if kind == "text_classifier" else TokenClassifier
+        return task.from_network(model, preprocessor, class_names)
     preprocessor = image_preprocessor(
         settings["image_size"], settings["scale"], settings.get("offset")
     )

@@ -18,6 +18,7 @@ from keras_attn.layers.sinusoidal_positional_encoding import (
 from keras_attn.layers.token_embedding import TokenEmbedding
 from keras_attn.layers.transformer_decoder import TransformerDecoder
 from keras_attn.layers.transformer_encoder import TransformerEncoder
+from keras_attn.layers.word_gather import WordGather
 
 __all__ = [
     "BertEmbedding",
@@ -30,4 +31,5 @@ __all__ = [
     "TokenEmbedding",
     "TransformerDecoder",
     "TransformerEncoder",
+    "WordGather",
 ]
