@@ -18,13 +18,9 @@ AGGREGATIONS = ("first", "mean")
 
 
 def _is_words(x):
-    """True for a list of sentences given as lists of words."""
-    return (
-        isinstance(x, (list, tuple))
-        and len(x) > 0
-        and not isinstance(x[0], (str, bytes))
-        and hasattr(x[0], "__len__")
-    )
+    """True for sentences of words: any list or tuple (the network itself
+    takes a dict, so a list is never its input); checked later."""
+    return isinstance(x, (list, tuple))
 
 
 def _softmax(logits):
@@ -353,7 +349,15 @@ class TokenClassifier(TaskMixin, keras_hub.models.Task):
             validation_data = self._training_rows(
                 *validation_data[:2], what="validation_data"
             )
-        return super().fit(x, y, validation_data=validation_data, **kwargs)
+        with warnings.catch_warnings():
+            # The backbone's pooler feeds nothing here, by design: a tagger
+            # reads the sequence. Keras would warn on every fit.
+            warnings.filterwarnings(
+                "ignore", message=r"Gradients do not exist.*'pooler/"
+            )
+            return super().fit(
+                x, y, validation_data=validation_data, **kwargs
+            )
 
     def _window_rows(self, sentences):
         """Rows for every word of `sentences` (windows for long ones) and,
