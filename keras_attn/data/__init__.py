@@ -1,6 +1,6 @@
 """Input pipelines: local files, TFDS and bundled sets to `tf.data`.
 
-Three kinds of data feed the training entry points:
+Four kinds of data feed the training entry points:
 
 - text classification: `read_text_classification` and
   `read_labelled_texts` (`labelled_text`: a local `.tsv` or `.csv` with a
@@ -13,6 +13,10 @@ Three kinds of data feed the training entry points:
 - parallel text (`parallel_text`): `read_parallel_text` (a Tatoeba-style
   TSV) or `load_tfds_parallel_text` give `(source, target)` pairs for
   `keras_attn.models.Translator.dataset`.
+- part-of-speech tagged text (`tagged_text`): `read_tagged` reads a
+  CoNLL-U (Universal Dependencies) or Brown corpus file or folder into
+  `TaggedSentence`s, with the tags as written or mapped to the 12
+  universal tags (`tagsets`: `to_universal`, `universal_tags`).
 - images (`images`): `load_digits` (bundled with scikit-learn),
   `image_folder` (one subfolder per class) and `load_tfds_images` give
   float32 arrays in [0, 1] with int32 labels; `image_dataset` batches
@@ -44,6 +48,13 @@ _MODULES = {
     "read_text_classification": "labelled_text",
     "text_classification_dataset": "text",
     "trim_to_longest": "text",
+    "TaggedSentence": "tagged_text",
+    "read_tagged": "tagged_text",
+    "tagged_files": "tagged_text",
+    "tagged_format": "tagged_text",
+    "UNIVERSAL_TAGS": "tagsets",
+    "to_universal": "tagsets",
+    "universal_tags": "tagsets",
     "IMAGE_DATASETS": "tfds",
     "PARALLEL_TEXT_DATASETS": "tfds",
     "TEXT_CLASSIFICATION_DATASETS": "tfds",
@@ -66,6 +77,10 @@ def _module(name):
         from keras_attn.data import labelled_text as module
     elif name == "text":
         from keras_attn.data import text as module
+    elif name == "tagged_text":
+        from keras_attn.data import tagged_text as module
+    elif name == "tagsets":
+        from keras_attn.data import tagsets as module
     else:
         from keras_attn.data import tfds as module
     return module
