@@ -7,7 +7,6 @@ ships it; the expected words and tags are read off them by hand.
 
 import dataclasses
 import re
-import time
 
 import pytest
 
@@ -335,12 +334,13 @@ def test_tagged_sentence_is_frozen_and_checks_lengths():
         TaggedSentence(("a", "b"), ("at",), "f", 7)
 
 
-def test_reads_a_large_brown_file_quickly(tmp_path):
+def test_reads_a_large_brown_file_whole(tmp_path):
+    # Speed is the benchmarks' (the full corpus reads in about a second);
+    # here, that nothing is lost on a large file.
     line = "\t" + " ".join(["The/at jury/nn-tl said/vbd ./."] * 5) + "\n\n"
     path = write(tmp_path / "cz01", line * 10_000)  # 200,000 tokens
-    start = time.perf_counter()
     sentences = read_tagged(path, tagset="universal")
-    seconds = time.perf_counter() - start
+    assert len(sentences) == 10_000
     assert sum(len(s.words) for s in sentences) == 200_000
-    # About 0.15 s on a laptop core; the full Brown corpus is 1.16 M.
-    assert seconds < 3, f"{seconds:.2f} s for 200,000 tokens"
+    assert sentences[-1].tags[-4:] == ("DET", "NOUN", "VERB", ".")
+    assert sentences[-1].line == 2 * 10_000 - 1
