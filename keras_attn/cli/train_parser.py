@@ -1,4 +1,9 @@
-"""The options of `keras-attn train` (no TensorFlow or Keras imported)."""
+"""The options of `keras-attn train` (no TensorFlow or Keras imported).
+
+The `token-classifier` job also has its action here
+(`train_token_classifier`): it reads and checks the tagged corpora
+before TensorFlow loads, then runs `apps.jobs.tagger`.
+"""
 
 import argparse
 
@@ -11,6 +16,8 @@ from keras_attn.cli.options import TrainVerbose
 from keras_attn.cli.options import add_text_columns
 from keras_attn.cli.options import positive_float
 from keras_attn.cli.options import positive_int
+from keras_attn.data.tagged_text import FORMATS as TAGGED_FORMATS
+from keras_attn.data.tagged_text import TAGSETS
 
 
 def _common():
@@ -86,7 +93,8 @@ def add_train(commands, logs):
     del logs  # the jobs' --verbose also takes the old fit verbosity
     train = commands.add_parser(
         "train",
-        help="train a text classifier, a translator or a ViT with model.fit",
+        help="train a text classifier, a translator, a ViT or a tagger "
+        "with model.fit",
         description=(
             "Trains with model.fit under a tf.distribute strategy and "
             "writes model.keras, history.json, metrics.json, "
@@ -218,4 +226,192 @@ def add_train(commands, logs):
         action="store_true",
         help="let TensorFlow Datasets download CIFAR-10 (163 MB)",
     )
+    _add_token_classifier(jobs, common)
     train.set_defaults(func=actions.train)
+
+
+def _add_token_classifier(jobs, common):
+    tagger = jobs.add_parser(
+        "token-classifier",
+        parents=[common],
+        help="a BERT part-of-speech tagger on CoNLL-U or Brown files",
+        description=(
+            "Fine-tunes (--pretrained) or trains a BERT tagger (one tag per "
+            "word) on CoNLL-U files (the UPOS column) or Brown corpus files "
+            "(word/tag tokens). Each file's format is told from its name "
+            "(.conllu) or its first line unless --format names it. The tags "
+            "are those of --train (classes.json, index = the model's "
+            "output), or with --tagset universal the 12 universal tags, so "
+            "that Brown and CoNLL-U data score each other. Writes "
+            "metrics.json (per-word accuracy, precision, recall and F1 per "
+            "tag), eval_predictions.tsv (word, gold and predicted tag per "
+            "word, a blank line after each sentence) and "
+            "confusion_matrix.png besides the model."
+        ),
+    )
+    tagger.add_argument(
+        "--train",
+        required=True,
+        metavar="PATH",
+        help="a CoNLL-U or Brown file, or a folder of them",
+    )
+    tagger.add_argument(
+        "--eval",
+        metavar="PATH",
+        help="a CoNLL-U or Brown file or folder to evaluate on (default: "
+        "10%% of the files of a --train folder of several, whole files; "
+        "else 10%% of the sentences of the --train file)",
+    )
+    tagger.add_argument(
+        "--format",
+        choices=TAGGED_FORMATS,
+        default=None,
+        help="the format of every file read (default: each file's own, "
+        "from its name or first line)",
+    )
+    tagger.add_argument(
+        "--tagset",
+        choices=TAGSETS,
+        default="raw",
+        help="raw: the tags as written (default); universal: mapped to "
+        "the 12 universal tags of Petrov et al.",
+    )
+    tagger.add_argument(
+        "--pretrained",
+        metavar="FOLDER",
+        help="a local Hugging Face BERT folder to fine-tune; without it "
+        "a --preset BERT (default bert_tiny) is trained from scratch",
+    )
+    tagger.add_argument(
+        "--vocabulary-size",
+        type=positive_int,
+        metavar="N",
+        default=8000,
+        help="WordPiece pieces computed from --train without --pretrained "
+        "(default 8000)",
+    )
+    tagger.add_argument(
+        "--sequence-length",
+        type=positive_int,
+        metavar="N",
+        default=128,
+        help="word pieces per sentence in training, [CLS] and [SEP] "
+        "included (default 128); the words of longer sentences past it "
+        "are cut from training (their count is printed), and evaluation "
+        "takes every word, in windows",
+    )
+    tagger.add_argument(
+        "--max-sentences",
+        type=positive_int,
+        metavar="N",
+        default=None,
+        help="train on the first N training sentences only, for a quick "
+        "run (default: all; the evaluation data stay whole)",
+    )
+    # Until keras_attn.cli.checks.check_train and commands.train know this
+    # job, its own action runs it, and the two attributes below keep
+    # check_train's image-job branch (which this job falls into) a no-op.
+    tagger.set_defaults(
+        func=train_token_classifier, dataset="digits", data_dir=None
+    )
+
+
+# -- The token-classifier job's action ----------------------------------------
+
+
+def _read_tagged(flag, path, args):
+    """The sentences of `path` as the job reads them; `UsageError` naming
+    `flag` for a file that does not read (its file and line)."""
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.data import tagged_text
+
+    try:
+        return tagged_text.read_tagged(path, args.format, args.tagset)
+    except (OSError, ValueError) as error:
+        raise UsageError(flag, " ".join(str(error).split())) from None
+
+
+def check_token_classifier(args):
+    """Reads `--train` and `--eval` (no TensorFlow) and raises
+    `UsageError` for a line that does not parse, an empty sentence or
+    file, evaluation tags the training data lacks, and a bad
+    `--pretrained` or `--sequence-length`."""
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.cli.checks import input_folder
+    from keras_attn.data import tagsets
+
+    if args.sequence_length < 3:
+        raise UsageError(
+            "--sequence-length",
+            f"expected at least 3 ([CLS], a word, [SEP]), got "
+            f"{args.sequence_length}",
+        )
+    if args.pretrained is not None:
+        input_folder(
+            "--pretrained",
+            args.pretrained,
+            ("config.json", "vocab.txt"),
+            "Hugging Face BERT folder",
+        )
+    sentences = _read_tagged("--train", args.train, args)
+    if args.eval is None:
+        return
+    if args.tagset == "universal":
+        known = list(tagsets.UNIVERSAL_TAGS)
+    else:
+        known = sorted({tag for s in sentences for tag in s.tags})
+    found = {}
+    for sentence in _read_tagged("--eval", args.eval, args):
+        for tag in sentence.tags:
+            if tag not in known and tag not in found:
+                found[tag] = f"{sentence.file}:{sentence.line}"
+    if found:
+        listed = ", ".join(f"{tag!r} ({where})" for tag, where in found.items())
+        shown = ", ".join(known[:40]) + (
+            f", ... ({len(known) - 40} more)" if len(known) > 40 else ""
+        )
+        raise UsageError(
+            "--eval",
+            f"{args.eval} has tags the --train data lacks: {listed}; the "
+            f"model knows the {len(known)} tags of --train: {shown}. Map "
+            "both to the 12 universal tags with --tagset universal to "
+            "score across tag sets",
+        )
+
+
+def train_token_classifier(args):
+    """`keras-attn train token-classifier`: the corpora checked before
+    TensorFlow loads, then `apps.jobs.tagger.train_token_classifier`."""
+    check_token_classifier(args)
+    from keras_attn import models
+    from keras_attn.apps.jobs import tagger
+
+    actions._check_preset(args, models.BERT_PRESETS)
+    options = dict(
+        strategy=args.strategy,
+        precision=args.precision,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_freq=args.validation_freq,
+        seed=args.seed,
+        verbose=actions._progress(args),
+    )
+    if args.learning_rate is not None:
+        options["learning_rate"] = args.learning_rate
+    try:
+        tagger.train_token_classifier(
+            args.train,
+            args.output,
+            eval=args.eval,
+            format=args.format,
+            tagset=args.tagset,
+            pretrained=args.pretrained,
+            preset=args.preset or "bert_tiny",
+            vocabulary_size=args.vocabulary_size,
+            sequence_length=args.sequence_length,
+            max_sentences=args.max_sentences,
+            **options,
+        )
+    except (OSError, ValueError) as error:
+        return actions._fail(args, error)
+    return 0
