@@ -3,7 +3,9 @@ folder, a `.keras` task or a MediaPipe classifier `.tflite` file.
 
 A run folder or `.keras` file loads as its task (`models.load_task`):
 a text or image classifier's logits become probabilities, a
-translator's `translate` gives translations. A `.tflite` file goes to
+translator's `translate` gives translations, and a tagger's `tag` gives
+each word its tag (each input is one sentence, its words separated by
+spaces; printed as `word/TAG word/TAG ...`). A `.tflite` file goes to
 `keras_attn.export.predict`, which reads its vocabulary, labels and
 image normalization from its metadata and does what MediaPipe Tasks
 does. Inputs of the wrong kind, a file that is no classifier and an
@@ -132,6 +134,8 @@ def _task_kind(task):
         return "image"
     if isinstance(task, models.Translator):
         return "translator"
+    if isinstance(task, models.TokenClassifier):
+        return "tagger"
     return None
 
 
@@ -157,9 +161,25 @@ def _task_images(task, images):
     return np.stack(rows)
 
 
+def _sentences(model, inputs):
+    """Each input as the words of one sentence (split on whitespace);
+    `UsageError` for one with no words."""
+    from keras_attn.cli.checks import UsageError
+
+    sentences = [text.split() for text in inputs]
+    for text, words in zip(inputs, sentences, strict=True):
+        if not words:
+            raise UsageError(
+                "INPUT",
+                f"{model} tags the words of each input; received an empty "
+                f"one ({text!r}); expected words separated by spaces",
+            )
+    return sentences
+
+
 def _predict_task(args, inputs):
-    """`(names, probabilities)`, or `(None, translations)`, of a run
-    folder or `.keras` task."""
+    """`(names, probabilities)`, `(None, translations)` or `("tags",
+    [(words, tags)])` of a run folder or `.keras` task."""
     from keras_attn import models
     from keras_attn.cli.checks import UsageError
     from keras_attn.export import CorruptModelError
@@ -175,13 +195,18 @@ def _predict_task(args, inputs):
         raise UsageError(
             "MODEL",
             f"{args.model} holds a {type(task).__name__}; expected a text "
-            "classifier, an image classifier or a translator",
+            "classifier, an image classifier, a translator or a tagger",
         )
+    if kind in ("translator", "tagger") and args.top is not None:
+        does = "translates" if kind == "translator" else "tags words"
+        raise UsageError(
+            "--top", f"applies to classifiers; {args.model} {does}"
+        )
+    if kind == "tagger":
+        _check_texts(args.model, inputs)
+        sentences = _sentences(args.model, inputs)
+        return "tags", list(zip(sentences, task.tag(sentences), strict=True))
     if kind == "translator":
-        if args.top is not None:
-            raise UsageError(
-                "--top", f"applies to classifiers; {args.model} translates"
-            )
         _check_texts(args.model, inputs)
         return None, [str(text) for text in task.translate(inputs)]
     if kind == "text":
@@ -207,6 +232,15 @@ def predict(args):
         message = " ".join(str(error).split()) or type(error).__name__
         print(f"keras-attn predict: error: {message}", file=sys.stderr)
         return 1
+    if names == "tags":
+        for given, (words, tags) in zip(inputs, results, strict=True):
+            if args.json:
+                record = {"input": given, "words": words, "tags": tags}
+                print(json.dumps(record, ensure_ascii=False))
+            else:
+                tagged = zip(words, tags, strict=True)
+                print(" ".join(f"{word}/{tag}" for word, tag in tagged))
+        return 0
     if names is None:
         for given, translation in zip(inputs, results, strict=True):
             if args.json:
