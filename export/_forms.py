@@ -178,6 +178,19 @@ def gather_positions(x, positions):
     return reshape(gathered, [rows[0], rows[1], hidden])
 
 
+def word_gather(lower, layer, inputs, word_starts):
+    """`WordGather`: the positions clipped into the row (MAXIMUM, MINIMUM)
+    and picked by `gather_positions`, one GATHER with 1-D indices that
+    gives `(1, W, D)` for batch 1. The layer's `ops.take` traces Keras's
+    negative-index wrap-around (LESS, SELECT on a boolean condition, an
+    ADD), which the clip makes moot, and a `(T, D)` gather whose reshape
+    back to three axes the converter drops."""
+    length = shape_of(inputs)[1]
+    starts = tf.cast(word_starts, "int32")
+    starts = tf.minimum(tf.maximum(starts, 0), length - 1)  # (B, W)
+    return gather_positions(inputs, starts)  # (B, W, D)
+
+
 def masked_lm_head(lower, layer, inputs, mask_positions):
     """`MaskedLMHead`: the masked positions picked by `gather_positions`,
     then the head's own dense, layer norm and (tied) projection."""

@@ -3,12 +3,21 @@
 A model's inputs become `tf.TensorSpec`s named as the model names them
 (the keys of a dict input, else the `keras.Input` names), with the batch
 and sequence dimensions fixed or left dynamic as the caller asks.
+
+Inputs counted in words, not pieces (`WORD_INPUTS`: a tagger's
+`word_starts`), are shorter than the sequence: a row of `T` pieces holds
+at most `T - 2` words between `[CLS]` and `[SEP]`.
 """
 
 import keras
 import numpy as np
 
 from keras_attn import _compat
+from keras_attn.models.tagger.heads import WORD_STARTS
+
+# Inputs with one entry per word: {name: pieces per row they leave out}
+# (a tagger's first-piece positions; `[CLS]` and `[SEP]` hold no word).
+WORD_INPUTS = {WORD_STARTS: 2}
 
 
 def input_names(model):
@@ -33,7 +42,8 @@ def input_specs(model, batch_size=None, sequence_length=None):
     """`{name: tf.TensorSpec}` for the model's inputs.
 
     Dimension 0 becomes `batch_size`; any other unknown dimension becomes
-    `sequence_length` (None keeps it dynamic).
+    `sequence_length` (None keeps it dynamic), less `WORD_INPUTS[name]`
+    for an input counted in words.
     """
     import tensorflow as tf
 
@@ -47,9 +57,11 @@ def input_specs(model, batch_size=None, sequence_length=None):
     )
     specs = {}
     for name, tensor in zip(input_names(model), tensors, strict=True):
+        length = sequence_length
+        if length is not None and name in WORD_INPUTS:
+            length = max(length - WORD_INPUTS[name], 1)
         shape = [batch_size] + [
-            sequence_length if size is None else size
-            for size in tensor.shape[1:]
+            length if size is None else size for size in tensor.shape[1:]
         ]
         specs[name] = tf.TensorSpec(shape, tensor.dtype, name=name)
     return specs
@@ -121,14 +133,31 @@ def _position_limit(model):
     return min(limits, default=None)
 
 
+def _word_starts(rng, lengths, shape):
+    """First-piece positions of random words in rows of `lengths` pieces
+    (`[CLS]` at 0 and `[SEP]` last hold none): rising, from 1, 0 after
+    the last word, as a tagger's inputs are."""
+    starts = np.zeros(shape, "int64")
+    for row, length in enumerate(lengths):
+        room = min(int(length) - 2, shape[1])
+        if room < 1:
+            continue
+        words = int(rng.integers(1, room + 1))
+        rest = rng.choice(np.arange(2, length - 1), words - 1, replace=False)
+        starts[row, :words] = np.sort(np.r_[1, rest])
+    return starts
+
+
 def sample_inputs(model, specs, count=4, seed=0, default_length=16):
     """`count` valid random input batches for `specs`, as NumPy dicts.
 
     Token ids are drawn from the model's vocabulary (ids 1 and up; 0 is
     padding), segment ids from its segment table, padding masks keep at
-    least one real token and pad the rest of the row's tail, and float
-    inputs are uniform in [0, 1) like scaled pixels. An unknown length is
-    `default_length`, or the model's shortest position table if shorter.
+    least one real token and pad the rest of the row's tail, word inputs
+    (`WORD_INPUTS`) hold rising first-piece positions inside the row's
+    real tokens, and float inputs are uniform in [0, 1) like scaled
+    pixels. An unknown length is `default_length`, or the model's
+    shortest position table if shorter.
     """
     rng = np.random.default_rng(seed)
     limit = _position_limit(model)
@@ -141,12 +170,23 @@ def sample_inputs(model, specs, count=4, seed=0, default_length=16):
         batch = {}
         shapes = {
             name: [
-                (2 if i == 0 else default_length) if size is None else size
+                (2 if i == 0 else default_length - WORD_INPUTS.get(name, 0))
+                if size is None
+                else size
                 for i, size in enumerate(spec.shape)
             ]
             for name, spec in specs.items()
         }
         lengths = None
+        pieces = [  # the rows' length in pieces, not in words
+            shapes[name]
+            for name, spec in specs.items()
+            if len(shapes[name]) == 2
+            and name not in WORD_INPUTS
+            and not np.issubdtype(spec.dtype.as_numpy_dtype, np.floating)
+        ]
+        if pieces and WORD_INPUTS.keys() & specs.keys():
+            lengths = rng.integers(1, pieces[0][1] + 1, size=pieces[0][0])
         for name, spec in specs.items():
             shape = shapes[name]
             dtype = spec.dtype.as_numpy_dtype
@@ -160,7 +200,9 @@ def sample_inputs(model, specs, count=4, seed=0, default_length=16):
                 if len(shape) == 2
                 else np.ones(shape, bool)
             )
-            if "mask" in name:
+            if name in WORD_INPUTS and len(shape) == 2:
+                values = _word_starts(rng, lengths, shape)
+            elif "mask" in name:
                 values = real
             elif "segment" in name:
                 values = rng.integers(0, segments or 1, size=shape) * real

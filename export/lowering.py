@@ -48,6 +48,7 @@ FLOAT = {
     layers.BertPooler: _forms.pooler,
     layers.PatchEmbedding: _forms.patch_embedding,
     MaskedLMHead: _forms.masked_lm_head,
+    layers.WordGather: _forms.word_gather,
     _compat.getitem_operation(): _forms.getitem,
 }
 
