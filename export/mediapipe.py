@@ -18,7 +18,6 @@ ids 0. `mediapipe_text` is what an app does to a string first so that an
 uncased checkpoint's tokenizer and MediaPipe's agree.
 """
 
-import os
 import pathlib
 import tempfile
 import warnings
@@ -31,10 +30,8 @@ from keras_attn import _compat
 from keras_attn import layers
 from keras_attn._choices import MEDIAPIPE_TASKS
 from keras_attn.export import _defaults
-from keras_attn.export import _files
 from keras_attn.export import _mediapipe_inputs as checked
 from keras_attn.export import _specs
-from keras_attn.export import integrity
 from keras_attn.export import metadata as md
 from keras_attn.export._mediapipe_inputs import mediapipe_text
 from keras_attn.export.tflite import _to_tflite
@@ -253,47 +250,6 @@ def _check_file(task, inputs, outputs, sequence_length):
         )
 
 
-def _same_outputs(first, second):
-    """Whether two files give the same outputs on one random input."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    rng = np.random.default_rng(0)
-    results, feed = [], None
-    for blob in (first, second):
-        runner = Interpreter(model_content=blob).get_signature_runner()
-        if feed is None:
-            feed = {
-                name: (
-                    rng.random(d["shape"])
-                    if np.issubdtype(d["dtype"], np.floating)
-                    else rng.integers(0, 2, d["shape"])
-                ).astype(d["dtype"])
-                for name, d in runner.get_input_details().items()
-            }
-        results.append(runner(**feed))
-    return all(np.array_equal(results[0][k], results[1][k]) for k in results[0])
-
-
-def _write(plain, path, meta, files):
-    """Writes `plain` (a `.tflite` file) with `meta` and `files` to `path`,
-    footer stamped last; `path` is replaced only once the new file
-    computes what `plain` did."""
-    _files.remove_stale(path)
-    blob = md.populate(plain.read_bytes(), meta, files)
-    candidate = _files.partial_name(path)
-    try:
-        candidate.write_bytes(blob)
-        integrity.stamp(candidate)
-        if not _same_outputs(plain.read_bytes(), candidate.read_bytes()):
-            raise RuntimeError(
-                f"{path}: the file with metadata computes other outputs than "
-                "the file without; it was not written. Please report this."
-            )
-        os.replace(candidate, path)
-    finally:
-        candidate.unlink(missing_ok=True)
-
-
 def _export(model, path, task, labels, tokenizer, mean, std, options):
     """`to_tflite` into a scratch folder, then the file with metadata to
     `path`: a failure leaves `path` as it was."""
@@ -312,7 +268,7 @@ def _export(model, path, task, labels, tokenizer, mean, std, options):
         if labels:
             files["labels.txt"] = ("\n".join(labels) + "\n").encode("utf-8")
         meta = _metadata(task, model.name, inputs, labels, mean, std)
-        _write(plain, path, meta, files)
+        md.write_file(plain, path, meta, files)
     report.path = str(path)
     report.size_bytes = path.stat().st_size
     return report

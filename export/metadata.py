@@ -4,7 +4,10 @@ MediaPipe Tasks finds what it needs to run a model -- the tokenizer and
 its vocabulary, the image normalization, the labels of the scores -- in
 TFLite Model Metadata packed inside the model file. `populate` packs it
 (the schema itself is `_metadata_schema`, written with `flatbuffers`
-only: no MediaPipe, no tflite-support), `read` and `summary` read it.
+only: no MediaPipe, no tflite-support), `write_file` writes a file with
+it, `read` and `summary` read it. keras_attn's taggers carry the same
+metadata (their vocabulary and tags) though MediaPipe has no tagging
+task (`export.tagger`).
 A file with metadata is laid out as
 
     [TFLite model flatbuffer, identifier "TFL3"]
@@ -20,11 +23,15 @@ uncompressed zip archive"), so files are stored.
 """
 
 import io
+import json
+import os
 import struct
 import zipfile
 
 import flatbuffers
+import numpy as np
 
+from keras_attn.export import _files
 from keras_attn.export import integrity
 from keras_attn.export._metadata_schema import FILE_TYPES
 from keras_attn.export._metadata_schema import AssociatedFile
@@ -37,6 +44,10 @@ from keras_attn.export._metadata_schema import parse
 from keras_attn.export._metadata_schema import serialize
 
 METADATA_NAME = "TFLITE_METADATA"
+# keras_attn's own associated file beside a BERT tokenizer's vocabulary:
+# the casing the TFLite schema has no field for (JSON, `export.tagger`).
+TOKENIZER_SETTINGS = "tokenizer.json"
+WORD_STARTS = "word_starts"  # a tagger's input: each word's first piece
 
 
 def _schema():
@@ -183,6 +194,47 @@ def populate(tflite, metadata, files):
     return bytes(builder.Output()) + zip_files(files)
 
 
+def _same_outputs(first, second):
+    """Whether two files give the same outputs on one random input."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    rng = np.random.default_rng(0)
+    results, feed = [], None
+    for blob in (first, second):
+        runner = Interpreter(model_content=blob).get_signature_runner()
+        if feed is None:
+            feed = {
+                name: (
+                    rng.random(d["shape"])
+                    if np.issubdtype(d["dtype"], np.floating)
+                    else rng.integers(0, 2, d["shape"])
+                ).astype(d["dtype"])
+                for name, d in runner.get_input_details().items()
+            }
+        results.append(runner(**feed))
+    return all(np.array_equal(results[0][k], results[1][k]) for k in results[0])
+
+
+def write_file(plain, path, metadata, files):
+    """Writes `plain` (a `.tflite` file) with `metadata` and `files` to
+    `path`, integrity footer stamped last; `path` is replaced only once
+    the new file computes what `plain` did."""
+    _files.remove_stale(path)
+    blob = populate(plain.read_bytes(), metadata, files)
+    candidate = _files.partial_name(path)
+    try:
+        candidate.write_bytes(blob)
+        integrity.stamp(candidate)
+        if not _same_outputs(plain.read_bytes(), candidate.read_bytes()):
+            raise RuntimeError(
+                f"{path}: the file with metadata computes other outputs than "
+                "the file without; it was not written. Please report this."
+            )
+        os.replace(candidate, path)
+    finally:
+        candidate.unlink(missing_ok=True)
+
+
 def read(blob):
     """`(ModelMetadata or None, {name: bytes})` of a `.tflite` file's
     bytes (with or without keras_attn's footer)."""
@@ -208,13 +260,31 @@ def _lines(data):
     return lines[:-1] if lines[-1] == "" else lines
 
 
+def _settings(files):
+    """`{lowercase, strip_accents}` from `TOKENIZER_SETTINGS`, if any."""
+    try:
+        settings = json.loads(files[TOKENIZER_SETTINGS].decode("utf-8"))
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(settings, dict):
+        return {}
+    return {
+        key: bool(settings[key])
+        for key in ("lowercase", "strip_accents")
+        if key in settings
+    }
+
+
 def summary(blob):
     """What the metadata tells MediaPipe, as a JSON-ready dict; None for a
     file without metadata.
 
     Keys: `task` (`text_classifier`, `text_embedder`, `image_classifier`,
-    `image_embedder`, or None when it is none of those), `tokenizer`
-    (`{"type": "bert", "vocab_file": ..., "vocab_size": ...}`), `labels`,
+    `image_embedder`, keras_attn's `token_classifier` (a tagger: no
+    MediaPipe task), or None when it is none of those), `tokenizer`
+    (`{"type": "bert", "vocab_file": ..., "vocab_size": ...}`, and
+    `lowercase`, `strip_accents` where `TOKENIZER_SETTINGS` says),
+    `labels` (a tagger's tags),
     `normalization` (`{"mean": [...], "std": [...]}`), `inputs` and
     `outputs` (metadata names), `min_parser_version` and `files`
     (`{name: size}`). A file whose metadata cannot be read gives
@@ -233,6 +303,7 @@ def summary(blob):
             tokenizer = {"type": "bert", "vocab_file": name}
             if name in files:
                 tokenizer["vocab_size"] = len(_lines(files[name]))
+            tokenizer.update(_settings(files))
         elif isinstance(unit, str):
             tokenizer = {"type": unit}
     for tensor in metadata.inputs:
@@ -246,6 +317,10 @@ def summary(blob):
     image = any(t.content == "image" for t in metadata.inputs)
     kind = "text_" if tokenizer else "image_" if image else None
     task = kind and kind + ("classifier" if labels is not None else "embedder")
+    if task == "text_classifier" and any(
+        t.name == WORD_STARTS for t in metadata.inputs
+    ):
+        task = "token_classifier"
     return {
         "task": task,
         "name": metadata.name,
@@ -273,5 +348,6 @@ __all__ = [
     "read",
     "serialize",
     "summary",
+    "write_file",
     "zip_files",
 ]

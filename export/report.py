@@ -191,28 +191,50 @@ def _metadata_lines(summary):
         return []
     if "error" in summary:
         return [f"metadata: unreadable ({summary['error']})"]
-    lines = [
-        f"metadata: MediaPipe {summary['task'] or 'model'}"
-        f" (min parser {summary['min_parser_version']})"
-    ]
+    tagger = summary["task"] == "token_classifier"
+    parser = f"min parser {summary['min_parser_version']}"
+    if tagger:
+        title = (
+            "token_classifier (keras_attn's tagger, no MediaPipe task; "
+            f"{parser})"
+        )
+    else:
+        title = f"MediaPipe {summary['task'] or 'model'} ({parser})"
+    lines = [f"metadata: {title}"]
     tokenizer = summary["tokenizer"]
     if tokenizer:
         size = tokenizer.get("vocab_size")
         count = f", {size} tokens" if size is not None else ""
+        casing = _casing(tokenizer)
         lines.append(
             f"  tokenizer      {tokenizer['type']}"
-            f" ({tokenizer.get('vocab_file')}{count})"
+            f" ({tokenizer.get('vocab_file')}{count}){casing}"
         )
     if summary["labels"] is not None:
         labels = summary["labels"]
         more = f" ... ({len(labels)})" if len(labels) > 10 else ""
-        lines.append(f"  labels         {', '.join(labels[:10])}{more}")
+        name = "tags" if tagger else "labels"
+        lines.append(f"  {name:14} {', '.join(labels[:10])}{more}")
     if summary["normalization"]:
         norm = summary["normalization"]
         lines.append(
             f"  normalization  (pixel - {norm['mean']}) / {norm['std']}"
         )
     return lines
+
+
+def _casing(tokenizer):
+    """`", lowercase, strips accents"` (or cased, keeps accents) where the
+    file says; "" where it does not."""
+    words = [
+        (yes if tokenizer[key] else no)
+        for key, yes, no in (
+            ("lowercase", "lowercase", "cased"),
+            ("strip_accents", "strips accents", "keeps accents"),
+        )
+        if key in tokenizer
+    ]
+    return "".join(f", {word}" for word in words)
 
 
 @dataclasses.dataclass
@@ -241,6 +263,10 @@ class ExportReport:
             added to the model (`in_graph`) and `warnings` (issued once
             with `warnings.warn` at export, so not printed with the
             report); else None.
+        metadata: for a tagger task's file (`export.tagger`), what its
+            TFLite Metadata holds: `task`, `tokenizer` (vocabulary size,
+            casing, sequence length), `labels` (the tags) and `files`;
+            else None.
 
     Example:
 
@@ -272,6 +298,7 @@ class ExportReport:
     num_threads: int | None = None
     accelerators: list = dataclasses.field(default_factory=list)
     mediapipe: dict | None = None
+    metadata: dict | None = None
 
     @property
     def op_count(self):
@@ -321,6 +348,16 @@ class ExportReport:
                 lines.extend(f"    {line}" for line in summary.splitlines())
         if self.mediapipe:
             lines.extend(_mediapipe_lines(self.mediapipe))
+        if self.metadata:
+            tokenizer = self.metadata["tokenizer"]
+            lines.append(
+                f"  metadata       {self.metadata['task']}: WordPiece "
+                f"{tokenizer['vocab_size']} tokens{_casing(tokenizer)}, "
+                f"{tokenizer['sequence_length']} per call"
+            )
+            tags = self.metadata["labels"]
+            more = f" ... ({len(tags)})" if len(tags) > 10 else ""
+            lines.append(f"  tags           {', '.join(tags[:10])}{more}")
         return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ from keras_attn.export import _defaults
 from keras_attn.export import _specs
 from keras_attn.export import calibration
 from keras_attn.export import lowering
+from keras_attn.export import tagger
 from keras_attn.export.accelerators import accelerator_names
 from keras_attn.export.converter import SIGNATURE
 from keras_attn.export.converter import convert_saved_model
@@ -120,6 +121,22 @@ def to_tflite(
     operators only in the converter worker process, then run with the
     LiteRT interpreter next to the Keras model on sample inputs.
 
+    A tagger (a model with a `word_starts` input: `TokenClassifier`,
+    `bert_token_classifier`) takes `word_starts` int32 `(1, T - 2)` beside
+    the text inputs `(1, T)` and gives `tag_logits` `(1, T - 2, tags)`,
+    one row per word (logits, as every `to_tflite` file; a softmax is
+    the app's). A `TokenClassifier`'s file always carries its vocabulary
+    (`vocab.txt`), casing (`tokenizer.json`) and tags (`tags.txt`) as
+    TFLite Metadata, so the file is all an app needs
+    (`keras_attn.export.tagger`, `report.metadata`); a functional tagger
+    model has no tokenizer, so its file has none. For a `TokenClassifier`,
+    `representative_data` and `sample_data` may also be sentences (lists
+    of words), encoded as the task encodes them; calibrate int8 on
+    sentences like those the app will tag (for example
+    `to_tflite(tagger, path, quantization="int8",
+    representative_data=train_sentences[:200])`), and tag with the file
+    alone through `keras_attn.export.tagger.tag_file(path, sentences)`.
+
     Args:
         model: a Keras model (any of `keras_attn.models`; dict, list or
             single inputs), or a `keras_attn.models.Translator`, which
@@ -217,17 +234,17 @@ def to_tflite(
         path, quantization, representative_data, batch_size, float_ops
     )
     sequence_length, note = _defaults.tflite_length(model, sequence_length)
+    tagger.check_length(model, sequence_length)
+    contents = tagger.contents(model)
     if note:
         warnings.warn(note, UserWarning, stacklevel=2)
-    return _to_tflite(
-        model,
-        path,
+    options = dict(
         quantization=quantization,
-        representative_data=representative_data,
+        representative_data=tagger.network_rows(model, representative_data),
         sequence_length=sequence_length,
         batch_size=batch_size,
         allow_flex=allow_flex,
-        sample_data=sample_data,
+        sample_data=tagger.network_rows(model, sample_data),
         num_samples=num_samples,
         calibration_steps=calibration_steps,
         float_ops=float_ops,
@@ -238,6 +255,20 @@ def to_tflite(
         accelerators=accelerators,
         soc_models=soc_models,
     )
+    if contents is None:
+        return _to_tflite(model, path, **options)
+    # A tagger task: the file, then its vocabulary and tags put in.
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        plain = pathlib.Path(scratch) / path.name
+        report = _to_tflite(model, plain, **options)
+        report.metadata = tagger.write_file(
+            plain, path, model, contents, sequence_length
+        )
+    report.path = str(path)
+    report.size_bytes = path.stat().st_size
+    return report
 
 
 def _to_tflite(
