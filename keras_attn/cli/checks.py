@@ -178,6 +178,24 @@ def _is_translator(model):
     return model.is_dir() and (model / "translator.json").is_file()
 
 
+NO_MEDIAPIPE_TAGGER = (
+    "MediaPipe has no tagging task; export a token classifier without "
+    "--mediapipe: its .tflite file holds its vocabulary and tags itself"
+)
+
+
+def _run_kind(model):
+    """The task a run folder's task.json names, or None."""
+    task_file = model / "task.json" if model.is_dir() else None
+    if task_file is None or not task_file.is_file():
+        return None
+    try:
+        settings = json.loads(task_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # loading the run says what is wrong with it
+    return settings.get("task") if isinstance(settings, dict) else None
+
+
 def labels_file(path):
     """The class names of `--labels` (a JSON list or one a line)."""
     path = input_file("--labels", path, what="labels file")
@@ -213,6 +231,8 @@ def _check_mediapipe(args, model):
         raise UsageError("--mediapipe", "applies only with --to tflite")
     if _is_translator(model):
         raise UsageError("--mediapipe", "a Translator has no MediaPipe task")
+    if _run_kind(model) == "token_classifier":
+        raise UsageError("--mediapipe", NO_MEDIAPIPE_TAGGER)
     if args.allow_flex:
         raise UsageError(
             "--allow-flex", "MediaPipe runs builtin operators only"

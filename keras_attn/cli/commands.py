@@ -173,6 +173,17 @@ def _check_channels(args, model):
         )
 
 
+def _check_not_tagger(model):
+    """A tagger has no MediaPipe task; its plain file holds what an app
+    needs."""
+    from keras_attn.cli.checks import NO_MEDIAPIPE_TAGGER
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.export import tagger
+
+    if tagger.is_tagger(model):
+        raise UsageError("--mediapipe", NO_MEDIAPIPE_TAGGER)
+
+
 def _mediapipe_defaults(args, model):
     """What the MediaPipe task needs and the user left out, from the
     model (a task's class names, tokenizer, image normalization) or else
@@ -274,6 +285,7 @@ def _tflite(args, model):
             soc_models=args.soc,
         )
     if args.mediapipe:
+        _check_not_tagger(model)
         _check_channels(args, model)
         _mediapipe_defaults(args, model)
         return export.to_mediapipe(
