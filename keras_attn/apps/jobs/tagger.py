@@ -69,21 +69,21 @@ class TaggedCorpora:
     eval_files: list
 
 
-def unknown_tags_error(found, known, flag="eval"):
+def unknown_tags_error(found, known, what):
     """The message for evaluation tags the tag set lacks: each tag with
     the first file and line it is on, and the known tags.
 
     Args:
         found: dict `{tag: "file:line"}` of the unknown tags.
         known: list of the tag set's tags.
-        flag: the name of the data (`"eval"` or `"--eval"`).
+        what: the evaluation data's path.
     """
     listed = ", ".join(f"{tag!r} ({where})" for tag, where in found.items())
     shown = ", ".join(known[:40]) + (
         f", ... ({len(known) - 40} more)" if len(known) > 40 else ""
     )
     return (
-        f"{flag} has tags the training data lacks: {listed}; the model "
+        f"{what} has tags the training data lacks: {listed}; the model "
         f"knows the {len(known)} tags of the training data: {shown}. "
         "Map both to the 12 universal tags (tagset universal) to score "
         "across tag sets."
@@ -172,7 +172,7 @@ def tagged_corpora(
         eval_sentences = tagged_text.read_tagged(eval, format, tagset)
         found = find_unknown_tags(eval_sentences, tags)
         if found:
-            raise ValueError(unknown_tags_error(found, tags))
+            raise ValueError(unknown_tags_error(found, tags, eval))
         evaluated_on = f"--eval {_described(eval, eval_sentences, format)}"
     else:
         sentences, eval_sentences, evaluated_on = _held_out(
@@ -514,19 +514,24 @@ def train_token_classifier(
     Returns:
         dict of the evaluation metrics (`metrics.json`).
 
-    Example: a `bert_tiny` from scratch on a dozen made-up sentences
-    (tests/test_train_tagger.py trains one and checks what it writes).
+    Example: evaluation tags the training data lack stop the job before
+    it trains (tests/test_train_tagger.py trains one on hand-tagged Brown
+    files, scores it on CoNLL-U, and checks every file it writes).
 
     >>> import pathlib, tempfile
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> lines = ["the/at cat/nn sat/vbd", "a/at dog/nn ran/vbd"] * 6
-    >>> _ = (folder / "ca01").write_text("\\n".join(lines) + "\\n")
-    >>> metrics = train_token_classifier(
-    ...     folder / "ca01", folder / "run", vocabulary_size=50,
-    ...     sequence_length=8, epochs=1, batch_size=16, verbose=0)
-    [keras-attn train] ...
-    >>> metrics["tags"], metrics["eval_words"]
-    (['at', 'nn', 'vbd'], 3)
+    >>> _ = (folder / "ca01").write_text("the/at cat/nn sat/vbd ./.\\n")
+    >>> _ = (folder / "eval.conllu").write_text(
+    ...     "1\\tThe\\tthe\\tDET\\t_\\t_\\t_\\t_\\t_\\t_\\n\\n")
+    >>> train_token_classifier(folder / "ca01", folder / "run",
+    ...                        eval=folder / "eval.conllu")
+    Traceback (most recent call last):
+    ValueError: ...eval.conllu has tags the training data lacks: 'DET' (...)...
+    >>> metrics = train_token_classifier(  # doctest: +SKIP
+    ...     folder / "ca01", folder / "run", eval=folder / "eval.conllu",
+    ...     tagset="universal", epochs=1, batch_size=16, verbose=0)
+    >>> metrics["eval_words"], metrics["tags"][:3]  # doctest: +SKIP
+    (1, ['NOUN', 'VERB', 'ADJ'])
     """
     from keras_attn import models
 
