@@ -459,3 +459,111 @@ def test_every_option_of_every_command_has_help():
             if isinstance(action, argparse._SubParsersAction):
                 continue
             assert action.help, f"{name} {action.option_strings}: no help"
+
+
+# -- keras-attn train token-classifier: its corpora's mistakes ---------------
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory):
+    """Tagged corpora, good and bad, for the tagger job."""
+    root = tmp_path_factory.mktemp("tagged")
+    (root / "brown").mkdir()
+    (root / "brown" / "ca01").write_text(
+        "\tThe/at cat/nn sat/vbd ./.\n\n\tA/at dog/nn ran/vbd ./.\n"
+    )
+    (root / "brown" / "ca02").write_text("\tThe/at dog/nn sat/vbd ./.\n")
+    (root / "bad.txt").write_text("The/at cat/nn\nthe cat/nn\n")
+    word = "1\tThe\tthe\tDET\t_\t_\t_\t_\t_\t_\n"
+    (root / "upos.conllu").write_text(
+        "# text = The cat\n" + word + "2\tcat\tcat\tNOUN\t_\t_\t_\t_\t_\t_\n\n"
+    )
+    (root / "short.conllu").write_text(word + "2\tcat\tcat\tNOUN\n\n")
+    (root / "empty.conllu").write_text(
+        word + "\n# sent_id = 2\n# text = nothing\n\n"
+    )
+    return root
+
+
+# (id, arguments, the flag the error names, what else the line must say)
+TAGGER_BAD = [
+    (
+        "a Brown token without a tag",
+        "--train bad.txt",
+        "--train",
+        ["bad.txt:2", "'the'"],
+    ),
+    (
+        "a CoNLL-U line of 4 columns",
+        "--train brown --eval short.conllu",
+        "--eval",
+        ["short.conllu:2", "10 tab-separated"],
+    ),
+    (
+        "an empty sentence",
+        "--train brown --eval empty.conllu",
+        "--eval",
+        ["empty.conllu:3", "no words"],
+    ),
+    (
+        "eval tags the model does not know",
+        "--train brown --eval upos.conllu",
+        "--eval",
+        [
+            "'DET' (upos.conllu:1), 'NOUN' (upos.conllu:1)",
+            "the 4 tags of --train: ., at, nn, vbd",
+            "--tagset universal",
+        ],
+    ),
+    ("an unknown --format", "--train brown --format xml", "--format", ["xml"]),
+    ("an unknown --tagset", "--train brown --tagset ptb", "--tagset", []),
+    (
+        "a sequence too short for a word",
+        "--train brown --sequence-length 2",
+        "--sequence-length",
+        ["at least 3"],
+    ),
+    ("a missing corpus", "--train nowhere", "--train", ["nowhere not found"]),
+]
+
+
+@pytest.mark.parametrize(
+    "arguments, flag, said",
+    [case[1:] for case in TAGGER_BAD],
+    ids=[case[0] for case in TAGGER_BAD],
+)
+def test_tagger_corpus_mistakes_are_one_line(tagged, arguments, flag, said):
+    result = run_cli(
+        f"train token-classifier {arguments} --output run", tagged, FAST_S
+    )
+    assert_one_line_naming(result, flag, tagged)
+    for text in said:
+        assert text in result.stderr, result.stderr
+
+
+def test_tagger_mistakes_load_no_tensorflow(tagged):
+    """The tagger's corpora are read and checked before TensorFlow."""
+    code = (
+        "import sys\n"
+        "from keras_attn.cli import main\n"
+        "for extra in (['--train', 'bad.txt'],\n"
+        "              ['--train', 'brown', '--eval', 'upos.conllu'],\n"
+        "              ['--train', 'brown', '--eval', 'empty.conllu']):\n"
+        "    try:\n"
+        "        main(['train', 'token-classifier', '--output', 'run']\n"
+        "             + extra)\n"
+        "    except SystemExit as exited:\n"
+        "        assert exited.code == 2, exited.code\n"
+        "    else:\n"
+        "        raise AssertionError(extra)\n"
+        "assert 'tensorflow' not in sys.modules, 'TensorFlow was loaded'\n"
+        "assert 'keras' not in sys.modules, 'Keras was loaded'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=FAST_S,
+        cwd=tagged,
+    )
+    assert result.returncode == 0, result.stderr
