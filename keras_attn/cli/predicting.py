@@ -1,16 +1,19 @@
 """`keras-attn predict`: labels and scores of texts or images, from a run
-folder, a `.keras` task or a MediaPipe classifier `.tflite` file.
+folder, a `.keras` task or a MediaPipe classifier `.tflite` file; the
+tags of sentences' words, from a tagger's run folder or `.tflite` file.
 
 A run folder or `.keras` file loads as its task (`models.load_task`):
 a text or image classifier's logits become probabilities, a
 translator's `translate` gives translations, and a tagger's `tag` gives
 each word its tag (each input is one sentence, its words separated by
-spaces; printed as `word/TAG word/TAG ...`). A `.tflite` file goes to
-`keras_attn.export.predict`, which reads its vocabulary, labels and
-image normalization from its metadata and does what MediaPipe Tasks
-does. Inputs of the wrong kind, a file that is no classifier and an
-image that does not decode raise `checks.UsageError` (exit status 2); a
-damaged file or a failure of the run is one line and exit status 1.
+spaces; printed as `word/TAG word/TAG ...`). A tagger's `.tflite` file
+tags the same way with the file alone (`export.tagger.tag_file`); any
+other `.tflite` file goes to `keras_attn.export.predict`, which reads
+its vocabulary, labels and image normalization from its metadata and
+does what MediaPipe Tasks does. Inputs of the wrong kind, a file that is
+no classifier or tagger and an image that does not decode raise
+`checks.UsageError` (exit status 2); a damaged file or a failure of the
+run is one line and exit status 1.
 """
 
 import sys
@@ -101,14 +104,50 @@ def _print_predictions(args, inputs, names, scores):
             print(f"{labels}  {' '.join(given.split())}")
 
 
+def _is_tagger_file(path):
+    """Whether `path` is a tagger's `.tflite` file (keras_attn's
+    `token_classifier` metadata: vocabulary and tags)."""
+    import pathlib
+
+    from keras_attn.export import metadata
+
+    blob = pathlib.Path(path).read_bytes()
+    if blob[4:8] != b"TFL3":
+        return False
+    found = metadata.summary(blob)
+    return bool(found) and found.get("task") == "token_classifier"
+
+
+def _tag_with_file(args, inputs):
+    """`("tags", [(words, tags)])` of a tagger's `.tflite` file
+    (`export.tagger.tag_file`: the file's vocabulary, casing and tags)."""
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.export.tagger import tag_file
+
+    if args.top is not None:
+        raise UsageError(
+            "--top", f"applies to classifiers; {args.model} tags words"
+        )
+    _check_texts(args.model, inputs)
+    sentences = _sentences(args.model, inputs)
+    try:
+        tags = tag_file(args.model, sentences)
+    except ValueError as error:
+        raise UsageError("MODEL", " ".join(str(error).split())) from None
+    return "tags", list(zip(sentences, tags, strict=True))
+
+
 def _predict_file(args, inputs):
-    """`(names, probabilities)` of a MediaPipe classifier `.tflite` file."""
+    """`(names, probabilities)` of a MediaPipe classifier `.tflite` file,
+    or `("tags", [(words, tags)])` of a tagger's."""
     from keras_attn.cli.checks import UsageError
     from keras_attn.export import CorruptModelError
     from keras_attn.export.predict import file_scores
     from keras_attn.export.predict import read_classifier
     from keras_attn.export.predict import softmax
 
+    if _is_tagger_file(args.model):
+        return _tag_with_file(args, inputs)
     try:
         found = read_classifier(args.model)
     except CorruptModelError:
