@@ -4,7 +4,9 @@ Installed as `keras_attn.export`:
 
 - `to_tflite(model, path, quantization=...)` writes a `.tflite` file with
   TFLite builtin operators only, checks it against the Keras model with
-  the LiteRT interpreter and returns an `ExportReport`;
+  the LiteRT interpreter and returns an `ExportReport` (a tagger's file
+  carries its vocabulary and tags; `tagger.tag_file(path, sentences)`
+  tags words with it alone);
 - `to_saved_model(model, path, preprocessor=...)` writes a SavedModel whose
   serving signature can take raw strings;
 - `inspect_tflite(path)` lists a file's signatures and operators;
