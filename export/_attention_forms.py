@@ -94,14 +94,27 @@ def keep_factors(
     return keep
 
 
-def softmax_float(scores, keep):
+def softmax_float(scores, keep, zero_masked=True):
     """`masked_softmax` for float files: `MASK_FILL` added where masked,
     the builtin SOFTMAX, and a multiply by the keep-factor, which zeroes
-    masked keys and fully masked rows exactly."""
+    masked keys and fully masked rows exactly (`zero_masked=False`
+    leaves that multiply to the caller)."""
     if keep is None:
         return tf.nn.softmax(scores, axis=-1)
     weights = tf.nn.softmax(scores + (1.0 - keep) * MASK_FILL, axis=-1)
-    return weights * keep
+    return weights * keep if zero_masked else weights
+
+
+def _scaled_query(layer, query, dtype):
+    """The query projection divided by `sqrt(Kd)`, with the division put
+    in its kernel and bias: constants the converter folds, so no MUL runs
+    over the `(B, H, T, S)` scores."""
+    scale = 1.0 / math.sqrt(layer.query_kernel.shape[-1])
+    kernel = ops.cast(ops.convert_to_tensor(layer.query_kernel), dtype)
+    bias = layer.query_bias
+    if bias is not None:
+        bias = ops.cast(ops.convert_to_tensor(bias), dtype) * scale
+    return layer._project(query, kernel * scale, bias)
 
 
 def softmax_integer(scores, keep):
@@ -167,9 +180,12 @@ def attention(
     key_mask = _compat.get_keras_mask(value if key is None else key)
     if key is None:
         key = value
-    q = layer._project(query, layer.query_kernel, layer.query_bias)
     k = layer._project(key, layer.key_kernel, layer.key_bias)
     v = layer._project(value, layer.value_kernel, layer.value_bias)
+    if lower.target == "int8":
+        q = layer._project(query, layer.query_kernel, layer.query_bias)
+    else:
+        q = _scaled_query(layer, query, k.dtype)  # q / sqrt(Kd)
     # q: (B, T, H, Kd), k: (B, S, H, Kd), v: (B, S, H, Vd)
     keep = keep_factors(
         query,
@@ -183,16 +199,28 @@ def attention(
     dtype = q.dtype
     if _overflows(dtype):
         q, k = ops.cast(q, "float32"), ops.cast(k, "float32")
-    scale = ops.cast(1.0 / math.sqrt(q.shape[-1]), q.dtype)
     if lower.target == "int8":
         # q scaled first, as Keras does: the product's int8 range is then
         # the scores' own (one rounding fewer than a MUL after it).
+        scale = ops.cast(1.0 / math.sqrt(q.shape[-1]), q.dtype)
         scores = ops.einsum("bthd,bshd->bhts", q * scale, k)  # (B, H, T, S)
+        probs = softmax_integer(ops.cast(scores, "float32"), keep)
     else:
-        # Scaled after the product: two TRANSPOSEs fewer in the file.
-        scores = ops.einsum("bthd,bshd->bhts", q, k) * scale
-    softmax = softmax_integer if lower.target == "int8" else softmax_float
-    probs = softmax(ops.cast(scores, "float32"), keep)  # (B, H, T, S)
+        scores = ops.einsum("bthd,bshd->bhts", q, k)  # (B, H, T, S)
+        # A keep-factor of keys alone zeroes the values of masked keys
+        # (S rows) instead of their weights (T x S per head): the same
+        # context, fully masked rows included, in a smaller multiply.
+        on_values = (
+            keep is not None
+            and keep.shape[2] == 1
+            and not return_attention_scores
+        )
+        probs = softmax_float(
+            ops.cast(scores, "float32"), keep, zero_masked=not on_values
+        )  # (B, H, T, S)
+        if on_values:
+            shape = shape_of(keep)  # (B|1, 1, 1, S)
+            v = v * ops.cast(reshape(keep, [shape[0], shape[3], 1, 1]), v.dtype)
     probs = ops.cast(probs, dtype)
     context = ops.einsum("bhts,bshd->bthd", probs, v)  # (B, T, H, Vd)
     output = layer._output_projection(context)  # (B, T, output_dim)
