@@ -5,7 +5,8 @@ list of arguments and returns the exit status. Commands:
 
 - `keras-attn demo`: the quick start (digits ViT to LiteRT and MediaPipe,
   no download);
-- `keras-attn train {text-classifier,translator,vit}`: the training jobs;
+- `keras-attn train {text-classifier,token-classifier,translator,vit}`:
+  the training jobs;
 - `keras-attn export MODEL --to {saved_model,tflite} --output PATH`
   (MODEL a `.keras` file or a run folder, whose sequence length,
   vocabulary and classes are the defaults; `--mediapipe TASK` for

@@ -340,6 +340,8 @@ def check_train(args):
                 ("config.json", "vocab.txt"),
                 "Hugging Face BERT folder",
             )
+    elif args.job == "token-classifier":
+        check_token_classifier(args)
     elif args.job == "translator":
         from keras_attn.data.parallel_text import read_parallel_text
 
@@ -360,6 +362,63 @@ def check_train(args):
             )
         if args.data_dir is not None and pathlib.Path(args.data_dir).is_file():
             raise UsageError("--data-dir", f"{args.data_dir} is a file")
+
+
+def _read_tagged(flag, path, args):
+    """The sentences of `path` as the tagger job reads them; `UsageError`
+    naming `flag` for a file that does not read (its file and line)."""
+    from keras_attn.data import tagged_text
+
+    try:
+        return tagged_text.read_tagged(path, args.format, args.tagset)
+    except (OSError, ValueError) as error:
+        raise UsageError(flag, " ".join(str(error).split())) from None
+
+
+def check_token_classifier(args):
+    """Reads `--train` and `--eval` (no TensorFlow) and raises
+    `UsageError` for a line that does not parse, an empty sentence or
+    file, evaluation tags the training data lacks, and a bad
+    `--pretrained` or `--sequence-length`."""
+    from keras_attn.data import tagsets
+
+    if args.sequence_length < 3:
+        raise UsageError(
+            "--sequence-length",
+            f"expected at least 3 ([CLS], a word, [SEP]), got "
+            f"{args.sequence_length}",
+        )
+    if args.pretrained is not None:
+        input_folder(
+            "--pretrained",
+            args.pretrained,
+            ("config.json", "vocab.txt"),
+            "Hugging Face BERT folder",
+        )
+    sentences = _read_tagged("--train", args.train, args)
+    if args.eval is None:
+        return
+    if args.tagset == "universal":
+        known = list(tagsets.UNIVERSAL_TAGS)
+    else:
+        known = sorted({tag for s in sentences for tag in s.tags})
+    found = {}
+    for sentence in _read_tagged("--eval", args.eval, args):
+        for tag in sentence.tags:
+            if tag not in known and tag not in found:
+                found[tag] = f"{sentence.file}:{sentence.line}"
+    if found:
+        listed = ", ".join(f"{tag!r} ({where})" for tag, where in found.items())
+        shown = ", ".join(known[:40]) + (
+            f", ... ({len(known) - 40} more)" if len(known) > 40 else ""
+        )
+        raise UsageError(
+            "--eval",
+            f"{args.eval} has tags the --train data lacks: {listed}; the "
+            f"model knows the {len(known)} tags of --train: {shown}. Map "
+            "both to the 12 universal tags with --tagset universal to "
+            "score across tag sets",
+        )
 
 
 RUN_FILES = ("model.keras", "translator.json")

@@ -374,6 +374,7 @@ def train(args):
 
     presets = {
         "text-classifier": models.BERT_PRESETS,
+        "token-classifier": models.BERT_PRESETS,
         "translator": models.TRANSLATOR_PRESETS,
         "vit": models.VIT_PRESETS,
     }
@@ -403,6 +404,20 @@ def train(args):
                 pooling=args.pooling,
                 text_column=args.text_column,
                 label_column=args.label_column or "label",
+                **options,
+            )
+        elif args.job == "token-classifier":
+            jobs.train_token_classifier(
+                args.train,
+                args.output,
+                eval=args.eval,
+                format=args.format,
+                tagset=args.tagset,
+                pretrained=args.pretrained,
+                preset=args.preset or "bert_tiny",
+                vocabulary_size=args.vocabulary_size,
+                sequence_length=args.sequence_length,
+                max_sentences=args.max_sentences,
                 **options,
             )
         elif args.job == "translator":

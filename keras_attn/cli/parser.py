@@ -303,19 +303,20 @@ def _add_predict(commands, logs):
         description=(
             "Prints the labels and scores the model gives each input, one "
             "line each (best label first), or one JSON object a line with "
-            "--json; a translator's run folder prints translations. Scores "
-            "are probabilities (a softmax of the model's logits where it "
-            "has none). A .tflite file must be a MediaPipe classifier "
-            "(keras-attn export --mediapipe ...): its vocabulary, labels "
-            "and image normalization are read from it and used as "
-            "MediaPipe Tasks uses them."
+            "--json; a translator's run folder prints translations, and a "
+            "tagger's (or its .tflite file) tags each input's words (split "
+            "at spaces) as word/TAG. Scores are probabilities (a softmax of "
+            "the model's logits where it has none). Another .tflite file "
+            "must be a MediaPipe classifier (keras-attn export --mediapipe "
+            "...): its vocabulary, labels and image normalization are read "
+            "from it and used as MediaPipe Tasks uses them."
         ),
     )
     predict.add_argument(
         "model",
         metavar="MODEL",
-        help="a run folder of keras-attn train, a .keras task file, or a "
-        "MediaPipe classifier .tflite file",
+        help="a run folder of keras-attn train, a .keras task file, a "
+        "MediaPipe classifier .tflite file, or a tagger's .tflite file",
     )
     predict.add_argument(
         "inputs",
