@@ -1,7 +1,22 @@
-"""The scripts in examples/ run, at tiny sizes, and write what they say."""
+"""The scripts in examples/ run, at tiny sizes, and write what they say.
 
+Each script runs as a program once: its `--help` in a fresh Python
+process (`test_example_help` and the two below), and `distributed.py`
+end to end, the launcher and its workers each a process of its own. The
+end-to-end runs of the others go through `run_here`: the script's
+`__main__` in this process, with its arguments in `sys.argv`, its
+standard input and its printed output, as `python script.py ...` runs
+it. A fresh process would only add a TensorFlow import (about 5 s of
+CPU) and, for the scripts that export, a converter worker of its own
+(another 4 s) to each test; this process keeps one converter worker for
+all of them.
+"""
+
+import contextlib
+import io
 import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +27,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def python(*args, timeout=600, stdin=None, cwd=None):
+def python(*args, timeout=600, stdin=None):
     """Runs this Python with `args`; returns the CompletedProcess."""
     return subprocess.run(
         [sys.executable, *args],
@@ -21,15 +36,40 @@ def python(*args, timeout=600, stdin=None, cwd=None):
         text=True,
         timeout=timeout,
         input=stdin,
-        cwd=cwd,
     )
 
 
 def run(script, *args, timeout=600, stdin=None):
+    """Runs `python examples/<script> args` in a fresh process; returns
+    what it printed (its exit status must be 0)."""
     result = python(str(EXAMPLES / script), *args, timeout=timeout, stdin=stdin)
     tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
     assert result.returncode == 0, tail
     return result.stdout
+
+
+def run_here(script, *args, stdin=None):
+    """Runs examples/<script> with `args` as `python` would, in this
+    process: its `__main__` block, `sys.argv`, `stdin` as its standard
+    input. Returns what it printed; an exit status other than 0 is
+    raised as `SystemExit` (what it wrote to stderr is in its message)."""
+    path = str(EXAMPLES / script)
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.argv, sys.stdin
+    sys.argv = [path, *args]
+    sys.stdin = io.StringIO(stdin or "")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            runpy.run_path(path, run_name="__main__")
+    except SystemExit as exit:
+        if exit.code not in (None, 0):
+            raise SystemExit(f"{exit.code}\n{err.getvalue()}") from None
+    except BaseException:
+        print(out.getvalue()[-3000:], err.getvalue()[-3000:], sep="\n")
+        raise
+    finally:
+        sys.argv, sys.stdin = saved
+    return out.getvalue()
 
 
 def test_attention_maps_help():
@@ -38,7 +78,9 @@ def test_attention_maps_help():
 
 @pytest.mark.slow
 def test_attention_maps_writes_its_pictures(tmp_path):
-    out = run("attention_maps.py", "--output", str(tmp_path), "--epochs", "1")
+    out = run_here(
+        "attention_maps.py", "--output", str(tmp_path), "--epochs", "1"
+    )
     pictures = sorted(p.name for p in tmp_path.glob("*.png"))
     assert "digits_rollout.png" in pictures
     for name in pictures:
@@ -77,7 +119,7 @@ def test_distributed_two_local_workers_agree(tmp_path):
 
 @pytest.mark.slow
 def test_vision_trains_then_fine_tunes_at_twice_the_size(tmp_path):
-    out = run(
+    out = run_here(
         "vision.py",
         "--epochs",
         "2",
@@ -112,7 +154,7 @@ def test_text_classification_fine_tunes_exports_and_compares(
     train = sentiment_tsv(tmp_path / "train.tsv", 160, seed=0)
     held_out = sentiment_tsv(tmp_path / "eval.tsv", 40, seed=1)
     output = tmp_path / "run"
-    out = run(
+    out = run_here(
         "text_classification.py",
         "--train",
         str(train),
@@ -163,7 +205,7 @@ def test_translation_trains_exports_and_translates_the_same(
 ):
     pairs, train = swap_pairs_tsv(tmp_path / "pairs.tsv")
     output = tmp_path / "run"
-    out = run(
+    out = run_here(
         "translation.py",
         "--train",
         str(train),
@@ -212,7 +254,7 @@ def test_sentence_embeddings_search_on_device(tmp_path):
         "My cat sleeps all day.\nThe stock market fell sharply.\n"
     )
     output = tmp_path / "run"
-    out = run(
+    out = run_here(
         "sentence_embeddings.py",
         "--sentences",
         str(sentences),
@@ -241,7 +283,7 @@ def test_sentence_embeddings_search_on_device(tmp_path):
 
 @pytest.mark.slow
 def test_mediapipe_text_classifies_through_mediapipe_tasks(tmp_path):
-    out = run(
+    out = run_here(
         "mediapipe_text.py",
         "--output",
         str(tmp_path),
@@ -266,38 +308,27 @@ def test_mediapipe_text_classifies_through_mediapipe_tasks(tmp_path):
     assert "differ by at most" in out
 
 
-# The example run in a child under `tfds.testing.mock_data`, TFDS's own
-# test double: generated rows in the set's real features, no files.
-MOCKED_TFDS = """
-import runpy, sys
-import tensorflow_datasets as tfds
-sys.argv = sys.argv[1:]
-with tfds.testing.mock_data(num_examples=48):
-    runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
 @pytest.mark.slow
-def test_text_classification_reads_a_tfds_set(tmp_path):
-    pytest.importorskip("tensorflow_datasets")
+def test_text_classification_reads_a_tfds_set(tmp_path, monkeypatch):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    monkeypatch.chdir(tmp_path)
     output = tmp_path / "run"
-    result = python(
-        "-c",
-        MOCKED_TFDS,
-        str(EXAMPLES / "text_classification.py"),
-        "--tfds",
-        "glue/sst2",
-        "--from-scratch",
-        "--max-eval",
-        "12",
-        "--sequence-length",
-        "16",
-        "--output",
-        str(output),
-        cwd=tmp_path,  # not the checkout: `-c` imports from the cwd first
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "glue/sst2: 48 train rows, 48 validation rows" in result.stdout
+    # TFDS's own test double: generated rows in the set's real features,
+    # no files.
+    with tfds.testing.mock_data(num_examples=48):
+        out = run_here(
+            "text_classification.py",
+            "--tfds",
+            "glue/sst2",
+            "--from-scratch",
+            "--max-eval",
+            "12",
+            "--sequence-length",
+            "16",
+            "--output",
+            str(output),
+        )
+    assert "glue/sst2: 48 train rows, 48 validation rows" in out
     train_rows = (output / "train-rows.tsv").read_text().splitlines()
     assert len(train_rows) == 1 + 48
     comparison = json.loads((output / "comparison.json").read_text())
@@ -307,19 +338,20 @@ def test_text_classification_reads_a_tfds_set(tmp_path):
 
 def test_text_classification_tfds_without_data_says_so(tmp_path):
     pytest.importorskip("tensorflow_datasets")
-    result = python(
-        str(EXAMPLES / "text_classification.py"),
-        "--tfds",
-        "glue/sst2",
-        "--tfds-data-dir",
-        str(tmp_path / "empty"),
-        "--output",
-        str(tmp_path / "run"),
-        timeout=300,
-    )
-    assert result.returncode == 2
-    assert "not prepared" in result.stderr
-    assert "add --download or --tfds-data-dir" in result.stderr
+    with pytest.raises(SystemExit) as exit:
+        run_here(
+            "text_classification.py",
+            "--tfds",
+            "glue/sst2",
+            "--tfds-data-dir",
+            str(tmp_path / "empty"),
+            "--output",
+            str(tmp_path / "run"),
+        )
+    status, stderr = str(exit.value).split("\n", 1)
+    assert status == "2"
+    assert "not prepared" in stderr
+    assert "add --download or --tfds-data-dir" in stderr
     assert not (tmp_path / "empty" / "glue").exists()  # nothing fetched
 
 
