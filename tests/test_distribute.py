@@ -55,8 +55,18 @@ def assert_same_weights(first, second, atol):
         np.testing.assert_allclose(a, b, rtol=0, atol=atol)
 
 
-def test_mirrored_over_two_cpus_matches_one_device():
-    summary = run_child("--task", "compare", "--epochs", "2")
+@pytest.fixture(scope="module")
+def two_logical_cpus():
+    """One child with its CPU split into two logical devices (set before
+    TensorFlow starts, hence a process) that fits twice under
+    `MirroredStrategy` and on one device: the training loop on token ids,
+    then a task on strings (`train_child.py --task compare --with-task`).
+    The two checks below share it: one TensorFlow start, not two."""
+    return run_child("--task", "compare", "--epochs", "2", "--with-task")
+
+
+def test_mirrored_over_two_cpus_matches_one_device(two_logical_cpus):
+    summary = {k: v for k, v in two_logical_cpus.items() if k != "task"}
     assert summary["replicas"] == 2
     assert [d.split(":")[-1] for d in summary["devices"]] == ["0", "1"]
     # Same global batches, gradients all-reduced over the two replicas:
@@ -65,19 +75,12 @@ def test_mirrored_over_two_cpus_matches_one_device():
     assert all(np.isfinite(summary["loss"]))
 
 
-def test_a_task_fits_on_strings_under_mirrored_as_on_one_device():
+def test_a_task_fits_on_strings_under_mirrored_as_on_one_device(
+    two_logical_cpus,
+):
     """A `TextClassifier` task fit on strings (its preprocessor inside
     `fit`) over two logical CPUs ends with one device's weights."""
-    result = subprocess.run(
-        [sys.executable, str(CHILD.parent / "task_mirrored_child.py")],
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
-    assert result.returncode == 0, tail
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = two_logical_cpus["task"]
     assert summary["replicas"] == 2
     assert summary["max_difference"] <= 1e-5, summary
     assert summary["loss"] == pytest.approx(summary["single_loss"], abs=1e-5)
