@@ -3,7 +3,8 @@
 CI runs the whole suite on the TensorFlow backend; this runs
 `tests/layers` again with `KERAS_BACKEND=jax` (or TensorFlow, if the suite
 itself runs on JAX), and the translator's decoders under `jax.jit`, so
-both backends are covered by one test command.
+both backends are covered by one test command. On the TensorFlow suite
+one JAX child does both, the layer tests and then the decoders.
 
 The children run beside the rest of the suite (`conftest.py`): started
 at collection in a plain run; under pytest-xdist these tests are handed
@@ -21,40 +22,50 @@ import keras
 
 TESTS = Path(__file__).resolve().parent
 OTHER = "jax" if keras.backend.backend() != "jax" else "tensorflow"
-_RUNNING = {}
+_RUNNING = {}  # child key -> (process, its output file)
+_DONE = {}  # child key -> (exit code, output)
+
+LAYER_TESTS = [
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "-n",
+    "0",  # one process: it already runs beside the suite's workers
+    str(TESTS / "layers"),
+]
 
 
-def _layer_tests_command():
-    return [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-n",
-        "0",  # one process: it already runs beside the suite's workers
-        str(TESTS / "layers"),
-    ], OTHER
+def _children():
+    """Each test's child: {test name: (key, command, backend)}.
 
-
-def _jax_decoding_command():
-    return [sys.executable, "-c", JAX_DECODING], "jax"
-
-
-def _commands():
+    On the TensorFlow suite both checks run on JAX, so one child does
+    both (one JAX, Keras and TensorFlow start, not two): the layer tests,
+    then the decoding. Its exit status is the layer tests'; the decoding
+    prints its lines, or its traceback and "decoding failed".
+    """
+    layers = "test_layer_tests_pass_on_the_other_backend"
+    decoding = "test_translator_decoding_compiles_under_jax"
+    if OTHER == "jax":
+        both = [sys.executable, "-c", LAYERS_THEN_DECODING, *LAYER_TESTS]
+        return {name: ("jax", both, "jax") for name in (layers, decoding)}
     return {
-        "test_layer_tests_pass_on_the_other_backend": _layer_tests_command,
-        "test_translator_decoding_compiles_under_jax": _jax_decoding_command,
+        layers: (
+            "layers",
+            [sys.executable, "-m", "pytest", *LAYER_TESTS],
+            OTHER,
+        ),
+        decoding: ("decoding", [sys.executable, "-c", JAX_DECODING], "jax"),
     }
 
 
 def start_in_background(test_name):
     """Starts the child process `test_name` checks, once."""
-    make = _commands().get(test_name)
-    if make is None or test_name in _RUNNING:
+    child = _children().get(test_name)
+    if child is None:
         return
-    command, backend = make()
+    key, command, backend = child
+    if key in _RUNNING or key in _DONE:
+        return
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     if backend == "jax":
         # The layers' shapes are tiny, and XLA's CPU compiles (every eager
@@ -71,7 +82,7 @@ def start_in_background(test_name):
         stdout=output,
         stderr=subprocess.STDOUT,
     )
-    _RUNNING[test_name] = (process, output)
+    _RUNNING[key] = (process, output)
 
 
 def stop_all():
@@ -86,18 +97,22 @@ def stop_all():
 
 def _result(test_name, timeout):
     """(exit code, output) of the child for `test_name`."""
-    start_in_background(test_name)
-    process, output = _RUNNING.pop(test_name)
-    try:
-        code = process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        raise
-    output.seek(0)
-    text = output.read().decode(errors="replace")
-    output.close()
-    return code, text
+    key = _children()[test_name][0]
+    if key not in _DONE:
+        start_in_background(test_name)
+        process, output = _RUNNING.pop(key)
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            output.close()
+            raise
+        output.seek(0)
+        text = output.read().decode(errors="replace")
+        output.close()
+        _DONE[key] = (code, text)
+    return _DONE[key]
 
 
 def test_layer_tests_pass_on_the_other_backend():
@@ -128,8 +143,27 @@ for name, decode, extra in [
 """
 
 
+# The layer tests, then JAX_DECODING, in one child (`_children`): the
+# arguments are pytest's.
+LAYERS_THEN_DECODING = f"""
+import sys, traceback
+import pytest
+
+code = pytest.main(sys.argv[1:])
+sys.stdout.flush()
+try:
+    exec({JAX_DECODING!r})
+except Exception:
+    traceback.print_exc()
+    print("decoding failed")
+sys.exit(code)
+"""
+
+
 def test_translator_decoding_compiles_under_jax():
-    code, output = _result("test_translator_decoding_compiles_under_jax", 600)
+    code, output = _result("test_translator_decoding_compiles_under_jax", 1500)
     tail = "\n".join(output.splitlines()[-30:])
-    assert code == 0, tail
+    if _children()["test_translator_decoding_compiles_under_jax"][0] != "jax":
+        assert code == 0, tail
+    assert "decoding failed" not in output, tail
     assert "greedy ok" in output and "beam ok" in output, tail
