@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -35,13 +36,20 @@ def test_out_of_range_positions_are_clipped():
 
 
 def test_gradient_reaches_only_the_gathered_pieces():
-    import tensorflow as tf
+    x = np.ones((1, 5, 3), "float32")
+    starts = np.array([[1, 1, 4]])
+    if keras.backend.backend() == "jax":
+        import jax
 
-    x = tf.Variable(np.ones((1, 5, 3), "float32"))
-    with tf.GradientTape() as tape:
-        total = tf.reduce_sum(WordGather()(x, np.array([[1, 1, 4]])))
-    grad = tape.gradient(total, x).numpy()[0, :, 0]
-    np.testing.assert_array_equal(grad, [0, 2, 0, 0, 1])
+        grad = jax.grad(lambda v: WordGather()(v, starts).sum())(x)
+    else:
+        import tensorflow as tf
+
+        variable = tf.Variable(x)
+        with tf.GradientTape() as tape:
+            total = tf.reduce_sum(WordGather()(variable, starts))
+        grad = tape.gradient(total, variable)
+    np.testing.assert_array_equal(np.asarray(grad)[0, :, 0], [0, 2, 0, 0, 1])
 
 
 def test_bad_rank():
