@@ -8,6 +8,7 @@ Every class here runs on the TensorFlow, JAX and PyTorch backends (they use
 
 from keras_attn.layers.bert_embedding import BertEmbedding
 from keras_attn.layers.bert_pooler import BertPooler
+from keras_attn.layers.log_mel_spectrogram import LogMelSpectrogram
 from keras_attn.layers.multi_head_attention import MultiHeadAttention
 from keras_attn.layers.multi_head_self_attention import MultiHeadSelfAttention
 from keras_attn.layers.patch_embedding import PatchEmbedding
@@ -23,6 +24,7 @@ from keras_attn.layers.word_gather import WordGather
 __all__ = [
     "BertEmbedding",
     "BertPooler",
+    "LogMelSpectrogram",
     "MultiHeadAttention",
     "MultiHeadSelfAttention",
     "PatchEmbedding",
