@@ -3,23 +3,30 @@
 BERT (backbone, presets, classifier, sentence-embedding and masked-LM heads,
 loading a local Hugging Face folder and its tokenizer), the Transformer
 translator with greedy and beam-search decoding, the Vision Transformer
-with position-table resizing, conversion from keras-hub, and attention
-maps from every model; and task models (`TextClassifier`,
-`SentenceEmbedder`, `MaskedLM`, `ImageClassifier`, `TokenClassifier`:
-backbone +
-preprocessor + head, as keras-hub's tasks) that fit and predict on
-strings and pixels, with `load_task` for `.keras` files and
-`keras-attn train` run folders.
+with position-table resizing, an audio classifier (a log-mel front end
+inside the model, or precomputed frames with a padding mask), conversion
+from keras-hub, and attention maps from every model; and task models
+(`TextClassifier`, `SentenceEmbedder`, `MaskedLM`, `ImageClassifier`,
+`TokenClassifier`, `AudioClassifier`: backbone + preprocessor + head, as
+keras-hub's tasks) that fit and predict on strings, pixels and waveforms,
+with `load_task` for `.keras` files and `keras-attn train` run folders.
 
-One folder per family: `bert/`, `vit/`, `translator/`, `tagger/`; `attention.py`
-(attention maps of any of them), `keras_hub_conversion.py` (one table of
-converters) and `_common.py` (what the builders share) beside them.
+One folder per family: `bert/`, `vit/`, `translator/`, `tagger/`,
+`audio/`; `attention.py` (attention maps of any of them),
+`keras_hub_conversion.py` (one table of converters) and `_common.py` (what
+the builders share) beside them.
 Floor 2: these modules import `keras_attn.layers`, `keras_attn.errors` and
 `keras_attn._keras_file`, never the floors above.
 """
 
 from keras_attn.models.attention import attention_maps
 from keras_attn.models.attention import attention_model
+from keras_attn.models.audio import AUDIO_PRESETS
+from keras_attn.models.audio import AudioClassifier
+from keras_attn.models.audio import audio_backbone
+from keras_attn.models.audio import audio_classifier
+from keras_attn.models.audio import audio_config
+from keras_attn.models.audio import audio_preprocessor
 from keras_attn.models.bert import BERT_PRESETS
 from keras_attn.models.bert import BertMaskedLM
 from keras_attn.models.bert import MaskedLM
@@ -67,6 +74,12 @@ from keras_attn.models import translation  # noqa: F401
 __all__ = [
     "attention_maps",
     "attention_model",
+    "AUDIO_PRESETS",
+    "AudioClassifier",
+    "audio_backbone",
+    "audio_classifier",
+    "audio_config",
+    "audio_preprocessor",
     "BERT_PRESETS",
     "bert_backbone",
     "bert_config",

@@ -4,7 +4,8 @@
 A run folder holds the trained functional model (`model.keras`), what
 its inputs need (`vocab.txt`, `tokenizer_config.json`), the class names
 (`classes.json`) and `task.json`, which names the task and its
-preprocessing (sequence length; image size and pixel scaling).
+preprocessing (sequence length; image size and pixel scaling; sample
+rate and clip length).
 `load_task` puts them together as one task over the functional model's
 weights; a translator's folder loads as a `Translator`.
 """
@@ -17,6 +18,7 @@ import keras_hub
 
 from keras_attn._keras_file import load_keras_file
 from keras_attn.models._common import read_json
+from keras_attn.models.audio.task import AudioClassifier
 from keras_attn.models.bert.tasks import TextClassifier
 from keras_attn.models.bert.tasks import bert_preprocessor
 from keras_attn.models.tagger.task import TokenClassifier
@@ -26,7 +28,12 @@ from keras_attn.models.vit.task import image_preprocessor
 
 TASK_FILE = "task.json"
 _FORMAT = 1
-_KINDS = ("text_classifier", "image_classifier", "token_classifier")
+_KINDS = (
+    "text_classifier",
+    "image_classifier",
+    "token_classifier",
+    "audio_classifier",
+)
 
 
 def write_task_file(folder, task, **settings):
@@ -36,7 +43,8 @@ def write_task_file(folder, task, **settings):
         folder: the run folder.
         task: `"text_classifier"` or `"token_classifier"` (settings:
             `sequence_length`) or `"image_classifier"` (settings:
-            `image_size`, `scale`, `offset`).
+            `image_size`, `scale`, `offset`) or `"audio_classifier"`
+            (settings: `sample_rate`, `clip_samples`).
         **settings: what the task's preprocessor needs.
     """
     if task not in _KINDS:
@@ -58,8 +66,8 @@ def load_task(path, safe_mode=True):
 
     Returns:
         `TextClassifier`, `TokenClassifier`, `ImageClassifier`,
-        `SentenceEmbedder` or `Translator`, ready for `predict`,
-        `classify` (or `tag`), `evaluate` and more `fit`.
+        `AudioClassifier`, `SentenceEmbedder` or `Translator`, ready for
+        `predict`, `classify` (or `tag`), `evaluate` and more `fit`.
 
     Raises:
         FileNotFoundError: nothing at `path`, or a folder without a run.
@@ -108,7 +116,23 @@ def load_task(path, safe_mode=True):
         preprocessor = bert_preprocessor(path, settings["sequence_length"])
         task = TextClassifier if kind == "text_classifier" else TokenClassifier
         return task.from_network(model, preprocessor, class_names)
+    if kind == "audio_classifier":
+        return _audio_task(path, model, settings, class_names)
     preprocessor = image_preprocessor(
         settings["image_size"], settings["scale"], settings.get("offset")
     )
     return ImageClassifier.from_network(model, preprocessor, class_names)
+
+
+def _audio_task(path, model, settings, class_names):
+    """An `AudioClassifier` over a run's network (its preprocessor pads or
+    crops to the network's clip), with task.json's clip length and sample
+    rate checked against the network's."""
+    task = AudioClassifier.from_network(model, None, class_names)
+    for key in ("sample_rate", "clip_samples"):
+        if settings.get(key) != getattr(task, key):
+            raise ValueError(
+                f"{path / TASK_FILE} says {key}={settings.get(key)!r} but "
+                f"{path / 'model.keras'} was built for {getattr(task, key)!r}."
+            )
+    return task

@@ -1,7 +1,8 @@
 """The smallest models, shared by the export, hostile-input and soak
-tests: a BERT text classifier (one layer, hidden size 16, two classes)
-and an untrained translator with a 24-piece vocabulary; `spread` gives a
-model weights whose outputs move with every input."""
+tests: a BERT text classifier (one layer, hidden size 16, two classes),
+an untrained translator with a 24-piece vocabulary and an audio
+classifier on quarter-second clips at 8 kHz; `spread` gives a model
+weights whose outputs move with every input."""
 
 import keras
 import numpy as np
@@ -106,3 +107,61 @@ def spread(model, seed):
         elif "embeddings" in weight.path and len(shape) == 2:
             weight.assign(rng.normal(0, 1, shape).astype("float32"))
     return model
+
+
+# A quarter second at 8 kHz: 25 ms frames every 12.5 ms (19 frames of 16
+# mel bins), one encoder layer of 16 dims.
+AUDIO_TINY = {
+    "sample_rate": 8000,
+    "clip_samples": 2000,
+    "frame_length": 200,
+    "frame_step": 100,
+    "fft_length": 256,
+    "num_mel_bins": 16,
+    "num_layers": 1,
+    "hidden_dim": 16,
+    "num_heads": 2,
+    "intermediate_dim": 32,
+}
+
+
+def audio_classifier(class_names=("low", "high"), seed=None, **overrides):
+    """An untrained `AudioClassifier` task on `AUDIO_TINY` clips (its
+    functional network: `task.backbone` inside, or
+    `models.audio_classifier(len(class_names), **AUDIO_TINY)`); `seed`
+    fixes its random weights."""
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    return models.AudioClassifier.from_preset(
+        "audio_tiny",
+        class_names=list(class_names),
+        **{**AUDIO_TINY, **overrides},
+    )
+
+
+def tone_clips(
+    count,
+    seed,
+    sample_rate=8000,
+    low=(300, 500),
+    high=(2000, 2800),
+    lengths=(1500, 2600),
+):
+    """`count` clips of one sine each, a low tone (label 0) or a high one
+    (label 1), of random amplitude (0.05..0.9), phase and length (clips
+    shorter and longer than `AUDIO_TINY`'s), with faint noise: a list of
+    float32 arrays and an int array of labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, count)
+    clips = []
+    for label in labels:
+        band = high if label else low
+        frequency = rng.uniform(*band)
+        length = int(rng.integers(*lengths))
+        t = np.arange(length) / sample_rate
+        wave = rng.uniform(0.05, 0.9) * np.sin(
+            2 * np.pi * frequency * t + rng.uniform(0, 2 * np.pi)
+        )
+        wave += 0.01 * rng.normal(size=length)
+        clips.append(wave.astype("float32"))
+    return clips, labels.astype("int32")
