@@ -1,4 +1,6 @@
 """What `keras-attn` checks before it starts any work (no TensorFlow).
+Long because it holds every command's and every training job's checks of
+the files they read, which must all run before TensorFlow loads.
 
 `check(args)` looks at every file a command reads (it exists, is a file
 or a folder as expected, has the right suffix, is not empty, and a text
@@ -342,6 +344,8 @@ def check_train(args):
             )
     elif args.job == "token-classifier":
         check_token_classifier(args)
+    elif args.job == "audio-classifier":
+        check_audio_classifier(args)
     elif args.job == "translator":
         from keras_attn.data.parallel_text import read_parallel_text
 
@@ -362,6 +366,63 @@ def check_train(args):
             )
         if args.data_dir is not None and pathlib.Path(args.data_dir).is_file():
             raise UsageError("--data-dir", f"{args.data_dir} is a file")
+
+
+def audio_classes(flag, path):
+    """The classes of a folder of clips (its subfolders, sorted; hidden
+    ones skipped), as `keras_attn.data.audio.audio_folder` reads it, which
+    loads no TensorFlow; `UsageError` naming `flag` for a folder without
+    subfolders or a subfolder without `.wav` or `.flac` files."""
+    from keras_attn.data.audio import AUDIO_SUFFIXES
+
+    what = "folder with one subfolder of .wav or .flac clips per class"
+    folder = input_folder(flag, path, what=what)
+    classes = sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".")
+    )
+    if not classes:
+        raise UsageError(
+            flag, f"{folder} has no class subfolders; expected a {what}"
+        )
+    for name in classes:
+        if not any(
+            item.suffix.lower() in AUDIO_SUFFIXES and item.is_file()
+            for item in (folder / name).rglob("*")
+        ):
+            raise UsageError(
+                flag,
+                f"{folder / name} (class {name!r}) has no .wav or .flac "
+                f"clips; expected a {what}",
+            )
+    return classes
+
+
+def check_audio_classifier(args):
+    """`--train` (at least 2 classes of clips) and `--eval` (classes of
+    `--train` only), without reading any clip: a clip that is not audio
+    is named by the job."""
+    classes = audio_classes("--train", args.train)
+    if len(classes) < 2:
+        raise UsageError(
+            "--train",
+            f"{args.train} holds clips of one class only ({classes[0]}); an "
+            "audio classifier needs at least 2 class subfolders",
+        )
+    if args.eval is None:
+        return
+    unknown = [
+        name
+        for name in audio_classes("--eval", args.eval)
+        if name not in classes
+    ]
+    if unknown:
+        raise UsageError(
+            "--eval",
+            f"{args.eval} has classes --train lacks: {unknown}; the model "
+            f"knows the {len(classes)} classes of --train: {classes}",
+        )
 
 
 def _read_tagged(flag, path, args):
@@ -444,12 +505,16 @@ def predict_model(path):
 def check_predict(args):
     predict_model(args.model)
     if args.input is not None and args.input != "-":
-        input_file("--input", args.input, what="file of inputs, one a line")
+        input_file(
+            "--input",
+            args.input,
+            what="file of inputs, one a line (or a .wav or .flac clip)",
+        )
     if not args.inputs and args.input is None:
         raise UsageError(
             "INPUT",
-            "expected texts or image files after MODEL, or --input FILE; "
-            "received none",
+            "expected texts, image or audio files after MODEL, or --input "
+            "FILE; received none",
         )
 
 

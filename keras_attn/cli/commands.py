@@ -377,6 +377,7 @@ def train(args):
         "token-classifier": models.BERT_PRESETS,
         "translator": models.TRANSLATOR_PRESETS,
         "vit": models.VIT_PRESETS,
+        "audio-classifier": models.AUDIO_PRESETS,
     }
     _check_preset(args, presets[args.job])
     options = dict(
@@ -418,6 +419,17 @@ def train(args):
                 vocabulary_size=args.vocabulary_size,
                 sequence_length=args.sequence_length,
                 max_sentences=args.max_sentences,
+                **options,
+            )
+        elif args.job == "audio-classifier":
+            jobs.train_audio_classifier(
+                args.train,
+                args.output,
+                eval=args.eval,
+                preset=args.preset or "audio_tiny",
+                sample_rate=args.sample_rate,
+                clip_seconds=args.clip_seconds,
+                skip_bad_files=args.skip_bad_files,
                 **options,
             )
         elif args.job == "translator":

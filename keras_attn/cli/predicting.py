@@ -1,9 +1,13 @@
-"""`keras-attn predict`: labels and scores of texts or images, from a run
-folder, a `.keras` task or a MediaPipe classifier `.tflite` file; the
-tags of sentences' words, from a tagger's run folder or `.tflite` file.
+"""`keras-attn predict`: labels and scores of texts, images or audio
+clips, from a run folder, a `.keras` task or a MediaPipe classifier
+`.tflite` file; the tags of sentences' words, from a tagger's run folder
+or `.tflite` file.
 
 A run folder or `.keras` file loads as its task (`models.load_task`):
-a text or image classifier's logits become probabilities, a
+a text, image or audio classifier's logits become probabilities (an
+audio classifier reads each clip with `keras_attn.data.audio.load_clip`:
+mono, resampled to the model's rate, padded or cropped to its window; a
+`--input` that is a `.wav` or `.flac` file is one clip, not a list), a
 translator's `translate` gives translations, and a tagger's `tag` gives
 each word its tag (each input is one sentence, its words separated by
 spaces; printed as `word/TAG word/TAG ...`). A tagger's `.tflite` file
@@ -19,6 +23,7 @@ run is one line and exit status 1.
 import sys
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+_AUDIO_SUFFIXES = (".flac", ".wav")  # keras_attn.data.audio's
 
 
 def _predict_inputs(args):
@@ -31,6 +36,8 @@ def _predict_inputs(args):
     inputs = list(args.inputs)
     if args.input is None:
         return inputs
+    if pathlib.Path(args.input).suffix.lower() in _AUDIO_SUFFIXES:
+        return inputs + [args.input]  # a clip, not a file of lines
     source = "standard input" if args.input == "-" else args.input
     try:
         if args.input == "-":
@@ -57,10 +64,12 @@ def _check_texts(model, inputs):
 
     for given in inputs:
         path = pathlib.Path(given)
-        if path.suffix.lower() in _IMAGE_SUFFIXES and path.is_file():
+        suffix = path.suffix.lower()
+        if suffix in _IMAGE_SUFFIXES + _AUDIO_SUFFIXES and path.is_file():
+            kind = "image" if suffix in _IMAGE_SUFFIXES else "audio"
             raise UsageError(
                 "INPUT",
-                f"{model} classifies text; received the image file "
+                f"{model} classifies text; received the {kind} file "
                 f"{given} (expected texts)",
             )
 
@@ -86,6 +95,32 @@ def _read_images(model, inputs):
             message = " ".join(str(error).split())
             raise UsageError("INPUT", f"{message}; {what}") from None
     return images
+
+
+def _read_clips(model, inputs, sample_rate, clip_samples):
+    """The audio files of `inputs` as float32 `(N, clip_samples)` clips
+    at `sample_rate` (`keras_attn.data.audio.load_clip`); `UsageError`
+    for one that is missing or no audio."""
+    import pathlib
+
+    import numpy as np
+
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.data.audio import load_clip
+
+    clips = []
+    what = f"{model} classifies audio: expected WAV or FLAC files"
+    for given in inputs:
+        path = pathlib.Path(given)
+        if not path.is_file():
+            problem = "is a folder" if path.is_dir() else "not found"
+            raise UsageError("INPUT", f"{given} {problem}; {what}")
+        try:
+            clips.append(load_clip(path, sample_rate, clip_samples))
+        except (OSError, ValueError) as error:
+            message = " ".join(str(error).split())
+            raise UsageError("INPUT", f"{message}; {what}") from None
+    return np.stack(clips).astype("float32")
 
 
 def _print_predictions(args, inputs, names, scores):
@@ -164,7 +199,8 @@ def _predict_file(args, inputs):
 
 
 def _task_kind(task):
-    """`"text"`, `"image"` or `"translator"`: what a loaded task does."""
+    """`"text"`, `"image"`, `"audio"`, `"translator"` or `"tagger"`: what
+    a loaded task does."""
     from keras_attn import models
 
     if isinstance(task, models.TextClassifier):
@@ -175,6 +211,8 @@ def _task_kind(task):
         return "translator"
     if isinstance(task, models.TokenClassifier):
         return "tagger"
+    if isinstance(task, models.AudioClassifier):
+        return "audio"
     return None
 
 
@@ -233,8 +271,8 @@ def _predict_task(args, inputs):
     if kind is None:
         raise UsageError(
             "MODEL",
-            f"{args.model} holds a {type(task).__name__}; expected a text "
-            "classifier, an image classifier, a translator or a tagger",
+            f"{args.model} holds a {type(task).__name__}; expected a text, "
+            "image or audio classifier, a translator or a tagger",
         )
     if kind in ("translator", "tagger") and args.top is not None:
         does = "translates" if kind == "translator" else "tags words"
@@ -251,6 +289,11 @@ def _predict_task(args, inputs):
     if kind == "text":
         _check_texts(args.model, inputs)
         probabilities = task.probabilities(inputs)
+    elif kind == "audio":
+        clips = _read_clips(
+            args.model, inputs, task.sample_rate, task.clip_samples
+        )
+        probabilities = task.probabilities(clips)
     else:
         probabilities = _task_images(task, _read_images(args.model, inputs))
     return list(task.label_names), probabilities

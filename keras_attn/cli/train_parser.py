@@ -84,12 +84,12 @@ def _common():
 
 
 def add_train(commands, logs):
-    """Adds `train` and its three jobs to the `commands` subparsers."""
+    """Adds `train` and its jobs to the `commands` subparsers."""
     del logs  # the jobs' --verbose also takes the old fit verbosity
     train = commands.add_parser(
         "train",
-        help="train a text classifier, a translator, a ViT or a tagger "
-        "with model.fit",
+        help="train a text classifier, a translator, a ViT, a tagger or an "
+        "audio classifier with model.fit",
         description=(
             "Trains with model.fit under a tf.distribute strategy and "
             "writes model.keras, history.json, metrics.json, "
@@ -222,6 +222,7 @@ def add_train(commands, logs):
         help="let TensorFlow Datasets download CIFAR-10 (163 MB)",
     )
     _add_token_classifier(jobs, common)
+    _add_audio_classifier(jobs, common)
     train.set_defaults(func=actions.train)
 
 
@@ -302,4 +303,61 @@ def _add_token_classifier(jobs, common):
         default=None,
         help="train on the first N training sentences only, for a quick "
         "run (default: all; the evaluation data stay whole)",
+    )
+
+
+def _add_audio_classifier(jobs, common):
+    audio = jobs.add_parser(
+        "audio-classifier",
+        parents=[common],
+        help="an attention audio classifier on a folder of labelled clips",
+        description=(
+            "Trains an attention audio classifier (--preset, default "
+            "audio_tiny) from raw waveforms: a log-mel front end inside the "
+            "model, a Transformer encoder and a class-token head. --train "
+            "is a folder with one subfolder of WAV or FLAC clips per class "
+            "(the subfolder names are the classes, in sorted order); every "
+            "clip is mixed to mono, resampled to --sample-rate and padded "
+            "with silence or cropped to --clip-seconds. Writes model.keras, "
+            "classes.json and task.json (so keras-attn export RUN/model.keras "
+            "--to tflite --mediapipe audio_classifier needs no more flags), "
+            "metrics.json (accuracy, recall per class, the confusion "
+            "matrix), eval_predictions.tsv (clip, true and predicted class) "
+            "and confusion_matrix.png."
+        ),
+    )
+    audio.add_argument(
+        "--train",
+        required=True,
+        metavar="FOLDER",
+        help="a folder with one subfolder of clips (.wav, .flac) per class",
+    )
+    audio.add_argument(
+        "--eval",
+        metavar="FOLDER",
+        help="a folder of clips of the same classes to evaluate on "
+        "(default: 20%% of each class of --train)",
+    )
+    audio.add_argument(
+        "--sample-rate",
+        type=positive_int,
+        metavar="N",
+        default=None,
+        help="the model's samples per second; clips are resampled to it "
+        "(default: the preset's, 16000 for audio_tiny)",
+    )
+    audio.add_argument(
+        "--clip-seconds",
+        type=positive_float,
+        metavar="S",
+        default=None,
+        help="the model's window in seconds; longer clips are cropped, "
+        "shorter ones padded with silence (default: the preset's)",
+    )
+    audio.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        help="leave out files that are not audio, are empty or are silent "
+        "(a warning counts them and names the first) instead of stopping "
+        "at the first",
     )
