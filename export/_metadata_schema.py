@@ -4,10 +4,10 @@ plain Python objects (private; `metadata` is the public side).
 The format is the schema `metadata_schema.fbs` of tensorflow/tflite-support
 (Apache-2.0; MediaPipe 1.2 ships it at version 1.5.0), read as a
 specification and written with the `flatbuffers` package's `Builder`.
-Only the part MediaPipe's text and vision tasks read is modelled: tensor
-names and content (feature, RGB image), normalization, the BERT tokenizer
-and associated files; anything else in a file read back keeps its schema
-name.
+Only the part MediaPipe's text, vision and audio tasks read is modelled:
+tensor names and content (feature, RGB image, audio with its sample rate
+and channels), normalization, the BERT tokenizer and associated files;
+anything else in a file read back keeps its schema name.
 
 A flatbuffer table's fields are numbered in schema order (a union takes
 two slots: its type, then its value); the `# table` comments list each
@@ -72,12 +72,24 @@ class BertTokenizer:
 
 
 @dataclasses.dataclass
+class AudioProperties:
+    """The content of an audio input: `sample_rate` in Hz and `channels`
+    (schema 1.3.0). MediaPipe's audio tasks resample what they are given
+    to `sample_rate`, mix it to `channels` and cut it into windows of the
+    input tensor's size."""
+
+    sample_rate: int
+    channels: int = 1
+
+
+@dataclasses.dataclass
 class TensorMetadata:
     """One input or output, in the subgraph's input/output order.
 
-    `content`: `"feature"`, `"image"` (RGB), or when read from another
-    file `"image GRAYSCALE"`, `"bounding_box"`, `"audio"`. Units that
-    this module does not model read back as their schema name.
+    `content`: `"feature"`, `"image"` (RGB), an `AudioProperties`, or
+    when read from another file `"image GRAYSCALE"`, `"bounding_box"`.
+    Units that this module does not model read back as their schema
+    name.
     """
 
     name: str
@@ -122,12 +134,16 @@ class ModelMetadata:
 
 
 def min_parser_version(metadata):
-    """The oldest metadata parser that reads every field set: 1.1.0 for
-    subgraph process units and tokenizers, 1.0.1 for a `VOCABULARY` file,
-    else 1.0.0 (MediaPipe 1.2 parses up to 1.5.0)."""
+    """The oldest metadata parser that reads every field set: 1.3.0 for
+    audio content, 1.1.0 for subgraph process units and tokenizers, 1.0.1
+    for a `VOCABULARY` file, else 1.0.0 (MediaPipe 1.2 parses up to
+    1.5.0)."""
+    tensors = metadata.inputs + metadata.outputs
     units = metadata.input_process_units + [
-        u for t in metadata.inputs + metadata.outputs for u in t.process_units
+        u for t in tensors for u in t.process_units
     ]
+    if any(isinstance(t.content, AudioProperties) for t in tensors):
+        return "1.3.0"
     if metadata.input_process_units or any(
         isinstance(u, BertTokenizer) for u in units
     ):
@@ -165,7 +181,8 @@ class _Writer:
 
     def table(self, slots, fields):
         """`fields`: `[(slot, kind, value)]`, kind "offset", "byte" (an
-        enum) or "ubyte" (a union type); None values are left out."""
+        enum), "ubyte" (a union type) or "uint" (uint32); None values are
+        left out."""
         builder = self.builder
         builder.StartObject(slots)
         for slot, kind, value in fields:
@@ -175,6 +192,8 @@ class _Writer:
                 builder.PrependUOffsetTRelativeSlot(slot, value, 0)
             elif kind == "byte":
                 builder.PrependInt8Slot(slot, value, 0)
+            elif kind == "uint":
+                builder.PrependUint32Slot(slot, value, 0)
             else:
                 builder.PrependUint8Slot(slot, value, 0)
         return builder.EndObject()
@@ -204,9 +223,30 @@ class _Writer:
         return self.vector([self.file(item) for item in items])
 
     # table ImageProperties { color_space, default_size }
+    # table AudioProperties { sample_rate, channels }
     # table Content { content_properties (type, value), range }
     def content(self, content):
-        if content == "image":
+        if isinstance(content, AudioProperties):
+            for name in ("sample_rate", "channels"):
+                value = getattr(content, name)
+                if not (
+                    isinstance(value, int)
+                    and not isinstance(value, bool)
+                    and 0 < value < 2**32
+                ):
+                    raise ValueError(
+                        f"AudioProperties.{name} must be a positive int (a "
+                        f"uint32); received {value!r}."
+                    )
+            properties = self.table(
+                2,
+                [
+                    (0, "uint", content.sample_rate),
+                    (1, "uint", content.channels),
+                ],
+            )
+            content = "audio"
+        elif content == "image":
             properties = self.table(
                 2, [(0, "byte", _COLOR_SPACES.index("RGB"))]
             )
@@ -214,7 +254,8 @@ class _Writer:
             properties = self.table(0, [])
         else:
             raise ValueError(
-                f"Content must be 'feature' or 'image'; received {content!r}."
+                "Content must be 'feature', 'image' or an AudioProperties; "
+                f"received {content!r}."
             )
         kind = _CONTENTS.index(content)
         return self.table(3, [(0, "ubyte", kind), (1, "offset", properties)])
@@ -322,6 +363,12 @@ class _Reader:
             return None
         return self.tab.String(offset + self.tab.Pos).decode("utf-8")
 
+    def uint(self, slot):
+        offset = self._at(slot)
+        if not offset:
+            return 0
+        return self.tab.Get(number_types.Uint32Flags, offset + self.tab.Pos)
+
     def byte(self, slot, signed=True):
         offset = self._at(slot)
         if not offset:
@@ -391,6 +438,9 @@ def _read_content(reader):
     if kind == "image":
         space = _name("color", _COLOR_SPACES, reader.union(1).byte(0))
         return "image" if space == "RGB" else f"image {space}"
+    if kind == "audio":
+        properties = reader.union(1)
+        return AudioProperties(properties.uint(0), properties.uint(1))
     return kind
 
 

@@ -1,14 +1,15 @@
 """`.tflite` files that MediaPipe Tasks runs as they are.
 
 An Android, iOS or web app hands a model file to MediaPipe Tasks
-(`TextClassifier`, `TextEmbedder`, `ImageClassifier`, `ImageEmbedder`) and
-passes it a string or an image; MediaPipe tokenizes, scales and labels
-with what the file's TFLite Metadata says (`metadata`). `to_mediapipe`
-exports with `to_tflite` (its parity check included), adapts the model
-where MediaPipe needs another form of it (int32 `[1, L]` BERT inputs, RGB
-images, one normalization value, a pooled embedding, an optional softmax),
-then writes the metadata and the packed files, and stamps the integrity
-footer last.
+(`TextClassifier`, `TextEmbedder`, `ImageClassifier`, `ImageEmbedder`,
+`AudioClassifier`) and passes it a string, an image or audio samples;
+MediaPipe tokenizes, scales, resamples and labels with what the file's
+TFLite Metadata says (`metadata`). `to_mediapipe` exports with
+`to_tflite` (its parity check included), adapts the model where MediaPipe
+needs another form of it (int32 `[1, L]` BERT inputs, RGB images, one
+normalization value, a pooled embedding, an optional softmax), then
+writes the metadata and the packed files, and stamps the integrity footer
+last.
 
 What MediaPipe 1.2's BERT tokenizer does (and so what the file's model
 sees): lowercases ASCII letters only, never strips accents, splits on
@@ -16,6 +17,24 @@ ASCII whitespace, punctuation and CJK characters, then WordPiece with
 `##`; `[CLS]`, the first `L - 2` pieces, `[SEP]`, padded with 0, segment
 ids 0. `mediapipe_text` is what an app does to a string first so that an
 uncased checkpoint's tokenizer and MediaPipe's agree.
+
+What MediaPipe 1.2's AudioClassifier does with a clip (and so what the
+file's model sees), from its `AudioToTensorCalculator`
+(mediapipe/calculators/tensor/audio_to_tensor_calculator.cc) and
+`BuildInputAudioTensorSpecs` (mediapipe/tasks/cc/audio/utils/
+audio_tensor_specs.cc): the input must be float32 (or float16) of rank 1
+or 2, its last dimension the window; the metadata's `AudioProperties`
+give the rate and channels. A clip's channels are averaged to mono; a
+clip at another rate is resampled (`audio_dsp::QResampler`: a
+Kaiser-windowed sinc of radius r = 5 samples of the slower rate, cutoff
+0.9 of the lower Nyquist frequency, and the filter's tail flushed, so n
+samples become ceil((n + r) * rate / clip rate), r counted in the clip's
+samples: one second at 48 kHz becomes 16005 samples at 16 kHz); then it
+is cut into back-to-back windows (no overlap), the last one padded with
+zeros, so a clip shorter than the window is one zero-padded window and a
+one-second clip at 48 kHz for a one-second 16 kHz model gives two
+results, the second of 5 samples and zeros. Each window gives one
+result, timestamped at its start.
 """
 
 import pathlib
@@ -44,6 +63,8 @@ BERT_INPUTS = {
     "padding_mask": "mask",
     "segment_ids": "segment_ids",
 }
+# The metadata name of an audio model's input.
+AUDIO_INPUT = "audio_clip"
 # RGB -> grey weights for models trained on one channel.
 GRAYSCALE = {"mean": (1 / 3, 1 / 3, 1 / 3), "luma": (0.299, 0.587, 0.114)}
 
@@ -178,10 +199,121 @@ def _image_model(model, task, mean, std, grayscale):
     return model, steps, [mean[0]], [std[0]]
 
 
+def _one_input(model):
+    inputs = model.input
+    if isinstance(inputs, dict) and len(inputs) == 1:
+        return next(iter(inputs.values()))
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+        return inputs[0]
+    return inputs
+
+
+def _audio_model(model, task):
+    waveform = _one_input(model)
+    shape = getattr(waveform, "shape", None)
+    if isinstance(waveform, (dict, list, tuple)) or len(shape) != 2:
+        got = (
+            sorted(waveform)
+            if isinstance(waveform, dict)
+            else getattr(waveform, "shape", waveform)
+        )
+        raise ValueError(
+            f"A model for {task} takes one (batch, samples) waveform input "
+            "(MediaPipe feeds mono samples; a model of precomputed "
+            f"features such as MFCCs cannot run there); received {got}."
+        )
+    if shape[1] is None:
+        raise ValueError(
+            "MediaPipe cuts audio into windows of the input's size: the "
+            f"model needs a fixed number of samples; it takes {shape}."
+        )
+    if waveform.dtype != "float32":
+        raise ValueError(
+            "MediaPipe feeds float32 samples; the model's waveform input "
+            f"is {waveform.dtype}. Expected float32."
+        )
+    output = _single_output(model, task)
+    if len(output.shape) != 2:
+        raise ValueError(
+            f"A model for {task} needs a (batch, n) output; received "
+            f"{output.shape}."
+        )
+    return model, int(shape[1])
+
+
+def _front_end_rates(model):
+    """The sample rates the model's spectrogram layers were built for."""
+    rates = set()
+    for layer in _compat.flatten_layers(model):
+        if isinstance(layer, keras.layers.MelSpectrogram):
+            rates.add(int(layer.sampling_rate))
+        elif type(layer).__name__ == "LogMelSpectrogram":
+            rate = getattr(layer, "sample_rate", None)
+            if _defaults.positive_int(rate):
+                rates.add(int(rate))
+    return rates
+
+
+def audio_sample_rate(model, sample_rate=None):
+    """The rate MediaPipe resamples clips to for `model`'s file.
+
+    `sample_rate` if given, else the task's `sample_rate` (an
+    `AudioClassifier`), else the rate of the model's spectrogram layer.
+    A rate that disagrees with the task's or the layer's is refused: the
+    model's mel filters are fixed for its own rate.
+
+    Args:
+        model: a Keras model or task.
+        sample_rate: int (Hz) or None.
+
+    Returns:
+        int, Hz.
+
+    Raises:
+        ValueError: no rate anywhere, a rate that is not a positive
+            int, or one the model disagrees with.
+
+    Example:
+
+    >>> import keras
+    >>> waveforms = keras.Input((800,), name="waveforms")
+    >>> model = keras.Model(waveforms, keras.layers.Dense(2)(waveforms))
+    >>> audio_sample_rate(model, 8000)
+    8000
+    """
+    if sample_rate is not None and not _defaults.positive_int(sample_rate):
+        raise ValueError(
+            "`sample_rate` must be a positive int (Hz); received "
+            f"{sample_rate!r}."
+        )
+    known = {}
+    task_rate = getattr(model, "sample_rate", None)
+    if _defaults.positive_int(task_rate):
+        known["the task's sample_rate"] = int(task_rate)
+    for rate in sorted(_front_end_rates(model)):
+        known.setdefault("its spectrogram layer's sample rate", rate)
+    if sample_rate is None:
+        if not known:
+            raise ValueError(
+                "MediaPipe resamples clips to the rate the file's metadata "
+                "gives: pass `sample_rate` (Hz, the rate the model was "
+                "trained at); the model carries none (it is no "
+                "AudioClassifier task and has no spectrogram layer)."
+            )
+        sample_rate = next(iter(known.values()))
+    for where, rate in known.items():
+        if rate != sample_rate:
+            raise ValueError(
+                f"The model was built for {rate} Hz ({where}); received "
+                f"sample_rate={sample_rate}. Expected {rate} or None."
+            )
+    return int(sample_rate)
+
+
 # -- The file ---------------------------------------------------------------
 
 
-def _metadata(task, model_name, inputs, labels, mean, std):
+def _metadata(task, model_name, inputs, labels, mean, std, audio=None):
     from keras_attn import __version__
 
     what = task.replace("_", " ")
@@ -199,6 +331,18 @@ def _metadata(task, model_name, inputs, labels, mean, std):
         meta.inputs = [
             md.TensorMetadata(BERT_INPUTS[name], content="feature")
             for name, _, _ in inputs
+        ]
+    elif task.startswith("audio"):
+        rate, samples = audio
+        meta.inputs = [
+            md.TensorMetadata(
+                AUDIO_INPUT,
+                description=(
+                    f"Mono samples in [-1, 1] at {rate} Hz, windows of "
+                    f"{samples}."
+                ),
+                content=md.AudioProperties(sample_rate=rate, channels=1),
+            )
         ]
     else:
         meta.inputs = [
@@ -223,13 +367,17 @@ def _metadata(task, model_name, inputs, labels, mean, std):
     return meta
 
 
-def _check_file(task, inputs, outputs, sequence_length):
+def _check_file(task, inputs, outputs, sequence_length, samples=None):
     """The exported tensors are what MediaPipe's task graphs accept."""
     problems = []
     if task.startswith("text"):
         for name, shape, dtype in inputs:
             if dtype != "int32" or shape != [1, sequence_length]:
                 problems.append(f"input {name} {dtype}{shape}")
+    elif task.startswith("audio"):
+        ((name, shape, dtype),) = inputs
+        if dtype != "float32" or shape != [1, samples]:
+            problems.append(f"input {name} {dtype}{shape}")
     else:
         ((name, shape, dtype),) = inputs
         if (
@@ -245,14 +393,18 @@ def _check_file(task, inputs, outputs, sequence_length):
     if problems:
         raise ValueError(
             "The exported file does not take what MediaPipe feeds (int32 "
-            "[1, L] BERT inputs or a float32 [1, H, W, 3] image; float32 "
-            f"[1, n] outputs): {', '.join(problems)}."
+            "[1, L] BERT inputs, a float32 [1, H, W, 3] image or float32 "
+            f"[1, samples] audio; float32 [1, n] outputs): "
+            f"{', '.join(problems)}."
         )
 
 
-def _export(model, path, task, labels, tokenizer, mean, std, options):
+def _export(
+    model, path, task, labels, tokenizer, mean, std, options, audio=None
+):
     """`to_tflite` into a scratch folder, then the file with metadata to
-    `path`: a failure leaves `path` as it was."""
+    `path`: a failure leaves `path` as it was. `audio`: `(sample rate,
+    window samples)` of an audio task."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     length = options["sequence_length"]
@@ -260,14 +412,14 @@ def _export(model, path, task, labels, tokenizer, mean, std, options):
         plain = pathlib.Path(scratch) / path.name
         report = _to_tflite(model, plain, **options)
         inputs, outputs = md.model_io(plain.read_bytes())
-        _check_file(task, inputs, outputs, length)
+        _check_file(task, inputs, outputs, length, audio and audio[1])
         files = {}
         if tokenizer:
             vocab = "\n".join(tokenizer["tokens"]) + "\n"
             files["vocab.txt"] = vocab.encode("utf-8")
         if labels:
             files["labels.txt"] = ("\n".join(labels) + "\n").encode("utf-8")
-        meta = _metadata(task, model.name, inputs, labels, mean, std)
+        meta = _metadata(task, model.name, inputs, labels, mean, std, audio)
         md.write_file(plain, path, meta, files)
     report.path = str(path)
     report.size_bytes = path.stat().st_size
@@ -284,15 +436,18 @@ def to_mediapipe(
     normalization=None,
     grayscale=None,
     sequence_length=None,
+    sample_rate=None,
     probabilities=False,
     **to_tflite_options,
 ):
     """Exports a `.tflite` file that MediaPipe Tasks runs as it is.
 
     The file holds TFLite Metadata (the tokenizer and its vocab.txt, the
-    labels, the image normalization) that MediaPipe's `TextClassifier`,
-    `TextEmbedder`, `ImageClassifier` and `ImageEmbedder` read, so an app
-    passes a string or an image and gets labelled scores or a vector.
+    labels, the image normalization, the audio sample rate) that
+    MediaPipe's `TextClassifier`, `TextEmbedder`, `ImageClassifier`,
+    `ImageEmbedder` and `AudioClassifier` read, so an app passes a
+    string, an image or audio samples and gets labelled scores or a
+    vector (for audio, one result per window of the model's length).
     MediaPipe reports the scores as the file gives them: logits, or with
     `probabilities=True` a softmax computed inside the file (its
     `score_threshold` option compares against those numbers).
@@ -305,7 +460,11 @@ def to_mediapipe(
             `bert_sentence_embedder` is exported). Images: one
             `(batch, height, width, 3 or 1)` input and one `(batch, n)`
             output, or for an embedder a ViT backbone (its class token,
-            or the mean of the patches without one).
+            or the mean of the patches without one). Audio: one
+            `(batch, samples)` float32 waveform input of a fixed length
+            (the window MediaPipe cuts clips into) and one
+            `(batch, classes)` output, such as
+            `models.audio.audio_classifier` or its `AudioClassifier` task.
         path: the `.tflite` file to write.
         task: one of `TASKS`.
         labels: classifiers: the class names in output order, a list or
@@ -328,15 +487,21 @@ def to_mediapipe(
             fixed length, else 128 or the position table's size if
             smaller. Above the table: refused; not the trained length:
             a `UserWarning` naming both.
+        sample_rate: int, Hz. Audio: the rate MediaPipe resamples clips
+            to (written as the input's `AudioProperties`, 1 channel).
+            None takes the task's `sample_rate`, else the model's
+            spectrogram layer's; a rate the model disagrees with is
+            refused.
         probabilities: bool. Classifiers: append a softmax.
         **to_tflite_options: passed to `to_tflite` (`quantization`,
             `representative_data`, `sample_data`, `measure_latency`...).
 
     Returns:
         `to_tflite`'s `ExportReport`, with a `mediapipe` dict: `task`,
-        `tokenizer`, `labels`, `scores`, `normalization`, `in_graph`
-        (what was added to the model) and `warnings` (each issued once
-        with `warnings.warn`; the printed report leaves them out).
+        `tokenizer`, `labels`, `scores`, `normalization`, `audio`
+        (`sample_rate`, `channels`, `window_samples`), `in_graph` (what
+        was added to the model) and `warnings` (each issued once with
+        `warnings.warn`; the printed report leaves them out).
 
     Raises:
         ValueError: for a task, model or argument MediaPipe cannot take
@@ -370,12 +535,15 @@ def to_mediapipe(
             f"The output path must end in .tflite; received {path!r}."
         )
     text, classifier = task.startswith("text"), task.endswith("classifier")
+    vision, audio = task.startswith("image"), task.startswith("audio")
     misplaced = {
         "labels": labels is not None and not classifier,
         "probabilities": probabilities and not classifier,
         "vocabulary": vocabulary is not None and not text,
-        "normalization": normalization is not None and text,
-        "grayscale": grayscale is not None and text,
+        "sequence_length": sequence_length is not None and not text,
+        "normalization": normalization is not None and not vision,
+        "grayscale": grayscale is not None and not vision,
+        "sample_rate": sample_rate is not None and not audio,
     }
     if any(misplaced.values()):
         wrong = [name for name, bad in misplaced.items() if bad]
@@ -390,7 +558,7 @@ def to_mediapipe(
     if classifier and labels is None:
         labels = trained.class_names
     labels = checked.labels(labels, task) if classifier else None
-    notes, tokenizer, mean, std = [], None, None, None
+    notes, tokenizer, mean, std, window = [], None, None, None, None
     if text:
         sequence_length, note = _defaults.mediapipe_length(
             model, sequence_length
@@ -405,6 +573,11 @@ def to_mediapipe(
                 f"model's token table has {size} rows. Expected at most {size}."
             )
         model, steps = _text_model(model, task)
+    elif audio:
+        model, samples = _audio_model(model, task)
+        sample_rate = audio_sample_rate(model, sample_rate)
+        window = (sample_rate, samples)
+        steps = []
     else:
         image = model.input
         channels = image.shape[-1] if hasattr(image, "shape") else None
@@ -426,7 +599,9 @@ def to_mediapipe(
         model = _softmax(model)
         steps.append("softmax")
     options = dict(to_tflite_options, sequence_length=sequence_length)
-    report = _export(model, path, task, labels, tokenizer, mean, std, options)
+    report = _export(
+        model, path, task, labels, tokenizer, mean, std, options, window
+    )
     for note in notes:
         warnings.warn(note, stacklevel=2)
     report.mediapipe = {
@@ -444,11 +619,24 @@ def to_mediapipe(
         "labels": labels,
         "scores": classifier
         and ("probabilities" if probabilities else "logits"),
-        "normalization": None if text else {"mean": mean, "std": std},
+        "normalization": {"mean": mean, "std": std} if vision else None,
+        "audio": window
+        and {
+            "sample_rate": window[0],
+            "channels": 1,
+            "window_samples": window[1],
+        },
         "in_graph": steps,
         "warnings": notes,
     }
     return report
 
 
-__all__ = ["GRAYSCALE", "TASKS", "mediapipe_text", "to_mediapipe"]
+__all__ = [
+    "AUDIO_INPUT",
+    "GRAYSCALE",
+    "TASKS",
+    "audio_sample_rate",
+    "mediapipe_text",
+    "to_mediapipe",
+]

@@ -1,7 +1,8 @@
 """TFLite Model Metadata in `.tflite` files: written, and read back.
 
 MediaPipe Tasks finds what it needs to run a model -- the tokenizer and
-its vocabulary, the image normalization, the labels of the scores -- in
+its vocabulary, the image normalization, the audio sample rate, the
+labels of the scores -- in
 TFLite Model Metadata packed inside the model file. `populate` packs it
 (the schema itself is `_metadata_schema`, written with `flatbuffers`
 only: no MediaPipe, no tflite-support), `write_file` writes a file with
@@ -35,6 +36,7 @@ from keras_attn.export import _files
 from keras_attn.export import integrity
 from keras_attn.export._metadata_schema import FILE_TYPES
 from keras_attn.export._metadata_schema import AssociatedFile
+from keras_attn.export._metadata_schema import AudioProperties
 from keras_attn.export._metadata_schema import BertTokenizer
 from keras_attn.export._metadata_schema import ModelMetadata
 from keras_attn.export._metadata_schema import Normalization
@@ -280,13 +282,15 @@ def summary(blob):
     file without metadata.
 
     Keys: `task` (`text_classifier`, `text_embedder`, `image_classifier`,
-    `image_embedder`, keras_attn's `token_classifier` (a tagger: no
-    MediaPipe task), or None when it is none of those), `tokenizer`
+    `image_embedder`, `audio_classifier`, `audio_embedder`, keras_attn's
+    `token_classifier` (a tagger: no MediaPipe task), or None when it is
+    none of those), `tokenizer`
     (`{"type": "bert", "vocab_file": ..., "vocab_size": ...}`, and
     `lowercase`, `strip_accents` where `TOKENIZER_SETTINGS` says),
     `labels` (a tagger's tags),
-    `normalization` (`{"mean": [...], "std": [...]}`), `inputs` and
-    `outputs` (metadata names), `min_parser_version` and `files`
+    `normalization` (`{"mean": [...], "std": [...]}`), `audio`
+    (`{"sample_rate": ..., "channels": ...}` of the audio input),
+    `inputs` and `outputs` (metadata names), `min_parser_version` and `files`
     (`{name: size}`). A file whose metadata cannot be read gives
     `{"task": None, "error": "..."}`.
     """
@@ -296,7 +300,7 @@ def summary(blob):
         return {"task": None, "error": f"{type(error).__name__}: {error}"}
     if metadata is None:
         return None
-    tokenizer = labels = normalization = None
+    tokenizer = labels = normalization = audio = None
     for unit in metadata.input_process_units:
         if isinstance(unit, BertTokenizer) and unit.vocab_file is not None:
             name = unit.vocab_file.name
@@ -307,6 +311,11 @@ def summary(blob):
         elif isinstance(unit, str):
             tokenizer = {"type": unit}
     for tensor in metadata.inputs:
+        if isinstance(tensor.content, AudioProperties) and audio is None:
+            audio = {
+                "sample_rate": tensor.content.sample_rate,
+                "channels": tensor.content.channels,
+            }
         for unit in tensor.process_units:
             if isinstance(unit, Normalization):
                 normalization = {"mean": unit.mean, "std": unit.std}
@@ -315,7 +324,8 @@ def summary(blob):
             if item.type == "TENSOR_AXIS_LABELS" and labels is None:
                 labels = _lines(files.get(item.name, b""))
     image = any(t.content == "image" for t in metadata.inputs)
-    kind = "text_" if tokenizer else "image_" if image else None
+    found = {"text_": tokenizer, "image_": image, "audio_": audio}
+    kind = next((name for name, there in found.items() if there), None)
     task = kind and kind + ("classifier" if labels is not None else "embedder")
     if task == "text_classifier" and any(
         t.name == WORD_STARTS for t in metadata.inputs
@@ -327,6 +337,7 @@ def summary(blob):
         "tokenizer": tokenizer,
         "labels": labels,
         "normalization": normalization,
+        "audio": audio,
         "inputs": [t.name for t in metadata.inputs],
         "outputs": [t.name for t in metadata.outputs],
         "min_parser_version": metadata.min_parser_version,
@@ -337,6 +348,7 @@ def summary(blob):
 __all__ = [
     "FILE_TYPES",
     "AssociatedFile",
+    "AudioProperties",
     "BertTokenizer",
     "ModelMetadata",
     "Normalization",

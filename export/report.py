@@ -181,11 +181,33 @@ def format_inspection(info):
             "not builtin (the plain LiteRT runtime cannot run these): "
             + ", ".join(info["non_builtin_ops"])
         )
-    lines.extend(_metadata_lines(info.get("metadata")))
+    lines.extend(_metadata_lines(info.get("metadata"), info["signatures"]))
     return "\n".join(lines)
 
 
-def _metadata_lines(summary):
+def _window(signatures):
+    """Samples per window: the last size of the one input, else None."""
+    inputs = [
+        tensor
+        for signature in signatures.values()
+        for tensor in signature["inputs"].values()
+    ]
+    if len(inputs) == 1 and inputs[0]["shape"] and inputs[0]["shape"][-1] > 0:
+        return inputs[0]["shape"][-1]
+    return None
+
+
+def _audio_line(audio, window):
+    """`  audio   16000 Hz, 1 channel, windows of 16000 samples (1 s)`."""
+    rate, channels = audio["sample_rate"], audio["channels"]
+    line = f"  audio          {rate} Hz, {channels} channel"
+    line += "s" if channels != 1 else ""
+    if window and rate:
+        line += f", windows of {window} samples ({window / rate:g} s)"
+    return line
+
+
+def _metadata_lines(summary, signatures=None):
     """The metadata part of `format_inspection`."""
     if not summary:
         return []
@@ -220,6 +242,9 @@ def _metadata_lines(summary):
         lines.append(
             f"  normalization  (pixel - {norm['mean']}) / {norm['std']}"
         )
+    if summary.get("audio"):
+        window = _window(signatures or {})
+        lines.append(_audio_line(summary["audio"], window))
     return lines
 
 
@@ -378,6 +403,9 @@ def _mediapipe_lines(section):
         lines.append(
             f"  normalization  (pixel - {norm['mean']}) / {norm['std']}"
         )
+    if section.get("audio"):
+        audio = section["audio"]
+        lines.append(_audio_line(audio, audio["window_samples"]))
     if section.get("in_graph"):
         lines.append(f"  in the file    {'; '.join(section['in_graph'])}")
     # `warnings` are not printed: `to_mediapipe` issued each already.

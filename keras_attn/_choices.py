@@ -20,6 +20,7 @@ MEDIAPIPE_TASKS = (
     "text_embedder",
     "image_classifier",
     "image_embedder",
+    "audio_classifier",
 )
 GRAYSCALE = ("mean", "luma")
 # Where `keras_attn.export.accelerators` compiles a file, and the SoCs

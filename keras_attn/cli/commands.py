@@ -184,11 +184,39 @@ def _check_not_tagger(model):
         raise UsageError("--mediapipe", NO_MEDIAPIPE_TAGGER)
 
 
+def _audio_defaults(args, model):
+    """The sample rate of an audio task's file, from the model (a run's
+    `AudioClassifier`, whose task.json gives it, or the model's
+    spectrogram layer); `UsageError` when it has none, or for the image
+    flags."""
+    from keras_attn.cli.checks import UsageError
+    from keras_attn.export import mediapipe
+
+    for flag, value in (
+        ("--normalization", args.normalization),
+        ("--grayscale", args.grayscale),
+    ):
+        if value is not None:
+            raise UsageError(
+                flag, f"applies to image tasks, not to {args.mediapipe}"
+            )
+    try:
+        args.sample_rate = mediapipe.audio_sample_rate(
+            model, getattr(args, "sample_rate", None)
+        )
+    except ValueError as error:
+        raise UsageError(
+            "MODEL",
+            f"{one_line(error)} Export the run folder of `keras-attn train "
+            "audio-classifier` (its task.json gives the rate).",
+        ) from None
+
+
 def _mediapipe_defaults(args, model):
     """What the MediaPipe task needs and the user left out, from the
-    model (a task's class names, tokenizer, image normalization) or else
-    the files beside it (classes.json, vocab.txt); `UsageError` naming
-    the flag when neither has it."""
+    model (a task's class names, tokenizer, image normalization, sample
+    rate) or else the files beside it (classes.json, vocab.txt);
+    `UsageError` naming the flag when neither has it."""
     import pathlib
 
     from keras_attn.cli.checks import UsageError
@@ -225,6 +253,8 @@ def _mediapipe_defaults(args, model):
             )
         except ValueError as error:
             raise UsageError("--sequence-length", str(error)) from None
+    elif task.startswith("audio"):
+        _audio_defaults(args, model)
     elif args.normalization is None and trained.normalization is None:
         raise UsageError(
             "--normalization",
@@ -288,6 +318,8 @@ def _tflite(args, model):
         _check_not_tagger(model)
         _check_channels(args, model)
         _mediapipe_defaults(args, model)
+        if args.mediapipe.startswith("audio"):
+            options.update(sample_rate=args.sample_rate)
         return export.to_mediapipe(
             model,
             args.output,
