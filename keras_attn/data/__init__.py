@@ -1,6 +1,6 @@
 """Input pipelines: local files, TFDS and bundled sets to `tf.data`.
 
-Four kinds of data feed the training entry points:
+Five kinds of data feed the training entry points:
 
 - text classification: `read_text_classification` and
   `read_labelled_texts` (`labelled_text`: a local `.tsv` or `.csv` with a
@@ -21,6 +21,11 @@ Four kinds of data feed the training entry points:
   `image_folder` (one subfolder per class) and `load_tfds_images` give
   float32 arrays in [0, 1] with int32 labels; `image_dataset` batches
   them.
+- sound (`audio`): `read_audio` decodes WAV and FLAC files with NumPy
+  alone, `load_clip` makes one mono clip at a model's rate and length,
+  `audio_folder` reads a folder of class subfolders into an `AudioSet`
+  (`AudioFileError` for a file that is not audio, is empty or is
+  silent); `audio_dataset` batches it.
 
 The TensorFlow Datasets loaders of all three are in `tfds`. Nothing here
 downloads unless asked: they pass `download=False` to `tfds.load` by
@@ -38,6 +43,13 @@ own modules (the models it feeds are passed in, such as a preprocessor).
 
 # Each public name and the module that defines it, loaded on first use.
 _MODULES = {
+    "AudioFileError": "audio",
+    "AudioSet": "audio",
+    "audio_dataset": "audio",
+    "audio_folder": "audio",
+    "load_clip": "audio",
+    "read_audio": "audio",
+    "resample_audio": "audio",
     "digits_split": "images",
     "image_dataset": "images",
     "image_folder": "images",
@@ -71,6 +83,8 @@ def _module(name):
     # each import.
     if name == "images":
         from keras_attn.data import images as module
+    elif name == "audio":
+        from keras_attn.data import audio as module
     elif name == "parallel_text":
         from keras_attn.data import parallel_text as module
     elif name == "labelled_text":
