@@ -11,6 +11,7 @@ of the input with its phase's row.
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 # A sinc cut off at this share of the lower rate's Nyquist frequency,
 # windowed by a Kaiser window of this beta over this many zero crossings
@@ -19,8 +20,6 @@ import numpy as np
 ROLLOFF = 0.95
 KAISER_BETA = 10.0
 ZERO_CROSSINGS = 32
-# Outputs times taps computed at a time (about 32 MB of float64).
-_CHUNK = 1 << 22
 
 
 def _kaiser(x):
@@ -48,15 +47,14 @@ def resample(x, source_rate, target_rate):
     filters = cutoff * np.sinc(cutoff * offsets) * _kaiser(offsets / half)
     edge = np.zeros((half,) + x.shape[1:])
     padded = np.concatenate([edge, x, edge])
+    # windows[i] = padded[i : i + taps] (a view); output m's window starts
+    # at base + 1, base = floor(t_m).
+    windows = sliding_window_view(padded, len(taps), axis=0)
     out = np.empty((count,) + x.shape[1:], np.float32)
-    rows = max(1, _CHUNK // len(taps))
-    for first in range(0, count, rows):
-        m = np.arange(first, min(first + rows, count))
-        base, phase = np.divmod(m * down, up)
-        window = padded[(base + half)[:, None] + taps[None, :]]
-        weights = filters[phase]
-        if x.ndim == 1:
-            out[m] = np.einsum("mt,mt->m", window, weights)
-        else:
-            out[m] = np.einsum("mtc,mt->mc", window, weights)
+    # Outputs m0, m0 + up, m0 + 2 up, ... share a phase, and their windows
+    # start `down` apart: one strided view and one matrix product each.
+    for m0 in range(min(up, count)):
+        base, phase = divmod(m0 * down, up)
+        last = base + 1 + (len(range(m0, count, up)) - 1) * down
+        out[m0::up] = windows[base + 1 : last + 1 : down] @ filters[phase]
     return out

@@ -165,6 +165,17 @@ def read_audio(path):
 def _describe_start(data):
     if not data:
         return "an empty file (0 bytes)"
+    other = None
+    if data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):
+        other = "AIFF"
+    elif data[:4] in (b"RF64", b"RIFX", b"OggS"):
+        other = {b"RF64": "RF64", b"RIFX": "RIFX", b"OggS": "Ogg"}[data[:4]]
+    elif data[:3] == b"ID3" or (
+        len(data) > 1 and data[0] == 0xFF and (data[1] & 0xE0 == 0xE0)
+    ):
+        other = "MP3"
+    if other:
+        return f"{other} data ({data[:4]!r}), which is not read"
     return f"{len(data)} bytes starting {data[:8]!r}"
 
 

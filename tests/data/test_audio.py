@@ -407,6 +407,13 @@ def test_not_audio_empty_and_silent_files_say_so(tmp_path):
         r"expected a WAV .* or FLAC .* found 22 bytes starting b'these",
         lambda: load_clip(text, 16000),
     )
+    aiff = tmp_path / "snare.wav"  # an AIFF file named .wav
+    aiff.write_bytes(b"FORM\0\0\0\x2eAIFFCOMM\0\0\0\x12" + bytes(34))
+    raises_naming(
+        aiff,
+        r"found AIFF data \(b'FORM'\), which is not read",
+        lambda: read_audio(aiff),
+    )
     nothing = tmp_path / "nothing.flac"
     nothing.write_bytes(b"")
     raises_naming(nothing, "found an empty file", lambda: read_audio(nothing))
