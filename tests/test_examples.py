@@ -314,6 +314,45 @@ def test_mediapipe_text_classifies_through_mediapipe_tasks(tmp_path):
 
 
 @pytest.mark.slow
+def test_audio_classification_trains_then_runs_in_mediapipe(tmp_path):
+    # The built-in synthetic sounds, small: 8 kHz, 0.25 s windows, 8
+    # clips of each of tone, chirp and noise (2 of each held out).
+    out = run_here(
+        "audio_classification.py",
+        "--output",
+        str(tmp_path),
+        "--sample-rate",
+        "8000",
+        "--clip-seconds",
+        "0.25",
+        "--per-class",
+        "8",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "8",
+    )
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["classes"] == ["chirp", "noise", "tone"]
+    assert (results["sample_rate"], results["clip_samples"]) == (8000, 2000)
+    assert results["eval_examples"] == 6
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert results["accuracy"] == metrics["accuracy"]
+    # Three epochs: better than chance (1/3), not yet good (0.67; the
+    # default run, 1 s at 16 kHz and 8 epochs, scores 1.0).
+    assert results["accuracy"] >= 0.5, metrics
+    task = json.loads((tmp_path / "task.json").read_text())
+    assert task["task"] == "audio_classifier" and task["sample_rate"] == 8000
+    assert f"wrote {tmp_path / 'audio_classifier.tflite'}" in out
+    # MediaPipe's own AudioClassifier, given the clip's samples, gives
+    # Keras's probabilities (float32 file: parity bar 1e-4).
+    mediapipe = results["mediapipe"]
+    assert mediapipe["max_abs_diff"] <= 1e-4, results
+    assert mediapipe["label"] == results["keras"]["label"]
+    assert sum(mediapipe["scores"]) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.slow
 def test_text_classification_reads_a_tfds_set(tmp_path, monkeypatch):
     tfds = pytest.importorskip("tensorflow_datasets")
     monkeypatch.chdir(tmp_path)
@@ -368,6 +407,7 @@ def test_text_classification_tfds_without_data_says_so(tmp_path):
         ("translation.py", "--interactive"),
         ("vision.py", "--fine-tune-epochs"),
         ("mediapipe_text.py", "--vocab"),
+        ("audio_classification.py", "--clips"),
     ],
 )
 def test_example_help(script, option):
