@@ -6,6 +6,8 @@ import contextlib
 import csv
 import io
 import json
+import subprocess
+import sys
 import wave
 
 import keras
@@ -222,31 +224,57 @@ def errors(arguments, capsys):
     return code, line
 
 
-def test_folders_without_two_classes_of_clips_are_clear_errors(
-    tmp_path, capsys
-):
+# The usage errors, run in a fresh Python that must not load TensorFlow:
+# the folders are checked before it starts.
+CHECKS_ONLY = """\
+import contextlib, io, json, sys
+from keras_attn.cli import main
+said = []
+for argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            main(argv)
+    except SystemExit as exited:
+        said.append([exited.code, err.getvalue().strip().splitlines()])
+assert "tensorflow" not in sys.modules, "TensorFlow was loaded"
+assert "keras" not in sys.modules, "Keras was loaded"
+print(json.dumps(said))
+"""
+
+
+def test_folders_without_two_classes_of_clips_are_clear_errors(tmp_path):
     empty = tmp_path / "empty"
     (empty / "a").mkdir(parents=True)
     (empty / "a" / "notes.txt").write_text("no audio here")
     one = tone_folder(tmp_path / "one", 2, 0, {"high": TONES["high"]})
-    train = ["train", "audio-classifier", "--output", str(tmp_path / "run")]
-    code, line = errors(train + ["--train", str(empty)], capsys)
-    assert code == 2
-    assert "--train" in line and "no .wav or .flac clips" in line
-    assert str(empty) in line
-    code, line = errors(train + ["--train", str(one)], capsys)
-    assert code == 2
-    assert "one class only (high)" in line and "at least 2" in line
-    # --eval classes the training folder lacks.
+    two = tone_folder(tmp_path / "two", 2, 0)
     other = tone_folder(tmp_path / "other", 1, 0, {"buzz": 150.0, **TONES})
-    code, line = errors(
-        train
-        + ["--train", str(tone_folder(tmp_path / "two", 2, 0))]
-        + ["--eval", str(other)],
-        capsys,
+    train = ["train", "audio-classifier", "--output", str(tmp_path / "run")]
+    result = subprocess.run(
+        [sys.executable, "-c", CHECKS_ONLY]
+        + [
+            json.dumps(
+                [
+                    train + ["--train", str(empty)],
+                    train + ["--train", str(one)],
+                    train + ["--train", str(two), "--eval", str(other)],
+                ]
+            )
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert code == 2
-    assert "--eval" in line and "['buzz']" in line
+    assert result.returncode == 0, result.stderr
+    (code, (line,)), (code_one, (one_line,)), (code_eval, (eval_line,)) = (
+        json.loads(result.stdout)
+    )
+    assert code == code_one == code_eval == 2
+    assert "--train" in line and str(empty / "a") in line
+    assert "has no .wav or .flac clips" in line
+    assert "one class only (high)" in one_line and "at least 2" in one_line
+    assert "--eval" in eval_line and "['buzz']" in eval_line
     assert not (tmp_path / "run").exists()
 
 
