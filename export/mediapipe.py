@@ -1,4 +1,7 @@
-"""`.tflite` files that MediaPipe Tasks runs as they are.
+"""`.tflite` files that MediaPipe Tasks runs as they are. Long because
+each of the five tasks needs its own adaptation of the model and its own
+checks of what MediaPipe will feed it, and they share the one export path
+(parity, metadata, packing, footer) that keeps their files alike.
 
 An Android, iOS or web app hands a model file to MediaPipe Tasks
 (`TextClassifier`, `TextEmbedder`, `ImageClassifier`, `ImageEmbedder`,

@@ -229,6 +229,7 @@ def _check_mediapipe(args, model):
     command decides after loading it (`commands._mediapipe_defaults`)."""
     task = args.mediapipe
     text, classifier = task.startswith("text"), task.endswith("classifier")
+    image = task.startswith("image")
     if args.to != "tflite":
         raise UsageError("--mediapipe", "applies only with --to tflite")
     if _is_translator(model):
@@ -246,8 +247,8 @@ def _check_mediapipe(args, model):
         ("--probabilities", classifier),
         ("--vocab", text),
         ("--sequence-length", text),
-        ("--normalization", not text),
-        ("--grayscale", not text),
+        ("--normalization", image),
+        ("--grayscale", image),
     ):
         _not_without(args, flag, f"to other tasks than {task}", allowed)
     if classifier and args.labels is not None:

@@ -322,7 +322,10 @@ def _add_predict(commands, logs):
         "inputs",
         nargs="*",
         metavar="INPUT",
-        help="texts, or for an image model image files (PNG, JPEG)",
+        help=(
+            "texts, or for an image model image files (PNG, JPEG), or "
+            "for an audio model clips (WAV, FLAC)"
+        ),
     )
     predict.add_argument(
         "--input",
