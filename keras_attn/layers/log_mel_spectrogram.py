@@ -1,3 +1,5 @@
+import numbers
+
 import keras
 import numpy as np
 from keras import ops
@@ -11,18 +13,18 @@ def hertz_to_mel(hertz):
 
 
 def mel_weight_matrix(
-    num_mel_bins, num_spectrogram_bins, sample_rate, lower_hz, upper_hz
+    num_mel_bins, num_spectrogram_bins, sample_rate, lower_hertz, upper_hertz
 ):
-    """`(num_spectrogram_bins, num_mel_bins)` triangular filters on the HTK
-    mel scale, the formula of `tf.signal.linear_to_mel_weight_matrix`
-    computed in float64: bands evenly spaced in mel between the edges,
-    each a triangle over the linear bins' mel values; the DC bin gets no
-    weight."""
+    """`(num_spectrogram_bins, num_mel_bins)` float64 triangular filters
+    on the HTK mel scale, the formula `tf.signal.linear_to_mel_weight_matrix`
+    uses: band edges evenly spaced in mel from `lower_hertz` to
+    `upper_hertz`, each band a triangle over the linear bins' mel values
+    (0 at its outer edges, 1 at its centre); the DC bin gets no weight."""
     nyquist = sample_rate / 2.0
-    linear_hz = np.linspace(0.0, nyquist, num_spectrogram_bins)[1:]
-    bins_mel = hertz_to_mel(linear_hz)[:, None]  # (bins - 1, 1)
+    linear_hertz = np.linspace(0.0, nyquist, num_spectrogram_bins)[1:]
+    bins_mel = hertz_to_mel(linear_hertz)[:, None]  # (bins - 1, 1)
     edges = np.linspace(
-        hertz_to_mel(lower_hz), hertz_to_mel(upper_hz), num_mel_bins + 2
+        hertz_to_mel(lower_hertz), hertz_to_mel(upper_hertz), num_mel_bins + 2
     )
     lower, center, upper = edges[:-2], edges[1:-1], edges[2:]  # (mels,)
     rising = (bins_mel - lower) / (center - lower)
@@ -32,28 +34,58 @@ def mel_weight_matrix(
 
 
 def periodic_hann(length):
-    """`0.5 - 0.5 cos(2 pi n / length)`, as `tf.signal.hann_window`."""
+    """`0.5 - 0.5 cos(2 pi n / length)` for n < length, float64: the
+    periodic Hann window of `tf.signal.hann_window` and `scipy`."""
     n = np.arange(length, dtype="float64")
     return 0.5 - 0.5 * np.cos(2.0 * np.pi * n / length)
 
 
+def _number(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            f"`{name}` must be a number; received {name}={value!r}."
+        )
+    return value
+
+
 @keras.saving.register_keras_serializable(package="keras_attn")
 class LogMelSpectrogram(keras.layers.Layer):
-    """Log-mel spectrogram of a waveform, in ops every phone runtime runs.
+    """Log-mel spectrogram of a waveform, in operators phones accelerate.
 
     Frames of `frame_length` samples every `frame_step` samples (no end
-    padding), a periodic Hann window, a real DFT of `fft_length` points
-    (the frame zero-padded), the power spectrum, triangular mel filters on
-    the HTK scale (`tf.signal.linear_to_mel_weight_matrix`) and
+    padding, as `tf.signal.stft(..., pad_end=False)`), a periodic Hann
+    window, a DFT of `fft_length` points (each frame zero-padded), the
+    power spectrum `re^2 + im^2`, triangular filters on the HTK mel scale
+    (the matrix of `tf.signal.linear_to_mel_weight_matrix`) and
     `log(mel_power + log_offset)`.
 
     The framing, window and DFT are one strided convolution whose kernel
-    holds `window * cos` and `window * sin` (`(frame_length, 1,
-    2 * bins)`), and the filter bank is a matrix product: TFLite lowers
-    them to CONV_2D and FULLY_CONNECTED / BATCH_MATMUL, which LiteRT's GPU
-    accelerator and NPU compilers run, where an FFT becomes RFFT2D, which
-    runs on the CPU only. The constants are computed from the arguments
-    (NumPy, float64) and are not weights: the layer has none.
+    `(frame_length, 1, 2 * bins)` holds `window * cos` and `-window * sin`
+    for the `fft_length // 2 + 1` bins, and the filter bank is a matrix
+    product; a TFLite file holds CONV_2D, FULLY_CONNECTED, MUL, ADD and
+    LOG, which LiteRT's GPU accelerator and Qualcomm's NPU compiler take
+    whole. The kernel and the filter bank are computed from the arguments
+    in float64 NumPy and are not weights (the layer has none). The layer
+    computes in float32 whatever its dtype policy and returns its compute
+    dtype, so under `mixed_float16` the power spectrum does not overflow.
+
+    Why not Keras's layers (measured with `keras_attn.export.to_tflite`,
+    LiteRT 2.3; `benchmarks/audio_front_end.py`):
+    `keras.layers.MelSpectrogram` takes `ops.stft`, which becomes RFFT2D
+    and complex tensors: LiteRT's GPU accelerator refuses 12 of its 24
+    operators (RFFT2D, REAL, IMAG, a 2-D GATHER, ...) and Qualcomm's NPU
+    compiler fails on the file. `keras.layers.STFTSpectrogram` is the same
+    convolution as here and runs whole on both, but gives magnitudes or
+    log-magnitudes (no mel bank, a clamp at 1e-7 instead of an offset),
+    holds its kernels as trainable weights and adds 8 TRANSPOSE and
+    RESHAPE operators around the convolutions; building on it would add
+    ops, not remove them.
+
+    In a `.tflite` file written by `keras_attn.export.to_tflite`, the
+    layer is computed by a lowered form (`export._forms.log_mel_spectrogram`)
+    of the same numbers whose every tensor stays inside float16's normal
+    range, for LiteRT's GPU accelerator, which computes in float16 by
+    default.
 
     Args:
         sample_rate: int. Samples per second of the input. Defaults to
@@ -65,18 +97,18 @@ class LogMelSpectrogram(keras.layers.Layer):
         fft_length: int. DFT points, at least `frame_length`. Defaults to
             512.
         num_mel_bins: int. Mel bands. Defaults to 40.
-        lower_edge_hertz: float. Lower edge of the lowest band. Defaults
-            to 20.0.
+        lower_edge_hertz: float. Lower edge of the lowest band, in
+            `[0, sample_rate / 2)`. Defaults to 20.0.
         upper_edge_hertz: float or None. Upper edge of the highest band,
-            at most `sample_rate / 2`; None means `sample_rate / 2`.
-            Defaults to None.
+            above `lower_edge_hertz` and at most `sample_rate / 2`; None
+            means `sample_rate / 2`. Defaults to None.
         log_offset: float. Added to the mel power before the log, so
             silence gives `log(log_offset)`. Defaults to 1e-6.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: `(batch, samples)` waveform, floats in [-1, 1], with
-            `samples >= frame_length`.
+        inputs: `(batch, samples)` float waveform in [-1, 1] with at least
+            `frame_length` samples.
 
     Returns:
         `(batch, frames, num_mel_bins)` log-mel power, with
@@ -88,12 +120,17 @@ class LogMelSpectrogram(keras.layers.Layer):
     >>> layer = LogMelSpectrogram(num_mel_bins=8)
     >>> t = np.arange(16000) / 16000
     >>> wave = np.sin(2 * np.pi * 440 * t)[None].astype("float32")
-    >>> layer(wave).shape
+    >>> log_mel = layer(wave)
+    >>> np.asarray(log_mel).shape
     (1, 98, 8)
+    >>> int(np.argmax(np.asarray(log_mel)[0, 50]))  # 440 Hz: band 1 of 8
+    1
 
     References:
         - S. Young et al., "The HTK Book", section 5.4 (the mel scale and
-          its triangular filter bank).
+          the triangular filter bank).
+        - `tf.signal.stft` and `tf.signal.linear_to_mel_weight_matrix`,
+          which this layer equals within 1e-4 (tests).
     """
 
     def __init__(
@@ -117,67 +154,50 @@ class LogMelSpectrogram(keras.layers.Layer):
         if frame_length > fft_length:
             raise ValueError(
                 "`frame_length` must be at most `fft_length` (a frame is "
-                f"zero-padded to the DFT size); received frame_length="
+                "zero-padded to the DFT size); received frame_length="
                 f"{frame_length} and fft_length={fft_length}."
             )
         nyquist = sample_rate / 2.0
-        if lower_edge_hertz is None or isinstance(lower_edge_hertz, bool):
-            raise ValueError(
-                "`lower_edge_hertz` must be a number >= 0; received "
-                f"lower_edge_hertz={lower_edge_hertz!r}."
-            )
+        _number("lower_edge_hertz", lower_edge_hertz)
         if not 0.0 <= lower_edge_hertz < nyquist:
             raise ValueError(
-                "`lower_edge_hertz` must be in [0, sample_rate / 2 = "
-                f"{nyquist:g}); received lower_edge_hertz="
+                "`lower_edge_hertz` must be in [0, sample_rate / 2) = "
+                f"[0, {nyquist:g}); received lower_edge_hertz="
                 f"{lower_edge_hertz!r}."
             )
-        upper = nyquist if upper_edge_hertz is None else upper_edge_hertz
-        if isinstance(upper, bool) or not lower_edge_hertz < upper <= nyquist:
-            raise ValueError(
-                "`upper_edge_hertz` must be above `lower_edge_hertz` "
-                f"({lower_edge_hertz:g}) and at most the Nyquist frequency "
-                f"sample_rate / 2 = {nyquist:g}, or None; received "
-                f"upper_edge_hertz={upper_edge_hertz!r}."
-            )
+        if upper_edge_hertz is not None:
+            _number("upper_edge_hertz", upper_edge_hertz)
+            if not lower_edge_hertz < upper_edge_hertz <= nyquist:
+                raise ValueError(
+                    "`upper_edge_hertz` must be above lower_edge_hertz="
+                    f"{lower_edge_hertz:g} and at most the Nyquist "
+                    f"frequency sample_rate / 2 = {nyquist:g} (or None); "
+                    f"received upper_edge_hertz={upper_edge_hertz!r}."
+                )
         self.lower_edge_hertz = lower_edge_hertz
         self.upper_edge_hertz = upper_edge_hertz
         self.log_offset = check.positive_float("log_offset", log_offset)
+        self._constants = None
 
     @property
     def num_spectrogram_bins(self):
+        """DFT bins kept: `fft_length // 2 + 1` (0 Hz to Nyquist)."""
         return self.fft_length // 2 + 1
 
     def num_frames(self, samples):
-        """Frames for a clip of `samples` samples (None if unknown)."""
+        """Frames of a clip of `samples` samples (None if unknown)."""
         if samples is None:
             return None
         return 1 + (samples - self.frame_length) // self.frame_step
 
-    def _check_samples(self, samples):
-        if samples is not None and samples < self.frame_length:
-            raise ValueError(
-                f"{self.__class__.__name__} needs at least frame_length="
-                f"{self.frame_length} samples per clip (one frame); "
-                f"received {samples}."
-            )
-
-    def build(self, inputs_shape):
-        check.check_rank(
-            self.__class__.__name__,
-            "inputs",
-            inputs_shape,
-            2,
-            "(batch, samples)",
-        )
-        self._check_samples(inputs_shape[1])
-        self.built = True
-
     def dft_kernel(self):
-        """`(frame_length, 1, 2 * bins)` float64: window * cos, then
-        window * -sin, for bins 0 .. fft_length / 2."""
+        """`(frame_length, 1, 2 * bins)` float64 convolution kernel:
+        `window * cos` for the real parts of bins 0 .. fft_length / 2,
+        then `-window * sin` for their imaginary parts."""
         n = np.arange(self.frame_length, dtype="float64")[:, None]
         k = np.arange(self.num_spectrogram_bins, dtype="float64")[None]
+        # (n * k) mod fft_length keeps the angle small, so cos and sin
+        # are accurate for every bin.
         angle = 2.0 * np.pi * ((n * k) % self.fft_length) / self.fft_length
         window = periodic_hann(self.frame_length)[:, None]
         kernel = np.concatenate(
@@ -198,20 +218,53 @@ class LogMelSpectrogram(keras.layers.Layer):
             upper,
         )
 
+    def _check_samples(self, samples):
+        if samples is not None and samples < self.frame_length:
+            raise ValueError(
+                f"{self.__class__.__name__} needs clips of at least "
+                f"frame_length={self.frame_length} samples (one frame); "
+                f"received {samples} samples."
+            )
+
+    def build(self, inputs_shape):
+        check.check_rank(
+            self.__class__.__name__,
+            "inputs",
+            inputs_shape,
+            2,
+            "(batch, samples)",
+        )
+        self._check_samples(inputs_shape[1])
+        self.built = True
+
+    def _float32_constants(self):
+        if self._constants is None:
+            self._constants = (
+                self.dft_kernel().astype("float32"),
+                self.mel_matrix().astype("float32"),
+            )
+        return self._constants
+
     def call(self, inputs):
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        if "float" not in dtype:
+            raise TypeError(
+                f"{self.__class__.__name__} expects float waveforms in "
+                f"[-1, 1]; received dtype {dtype} (divide 16-bit PCM by "
+                "32768)."
+            )
         self._check_samples(inputs.shape[1])
-        dtype = self.compute_dtype
+        kernel, mel = self._float32_constants()
         bins = self.num_spectrogram_bins
-        kernel = ops.convert_to_tensor(self.dft_kernel().astype(dtype))
-        mel = ops.convert_to_tensor(self.mel_matrix().astype(dtype))
-        x = ops.cast(inputs, dtype)[:, :, None]  # (B, S, 1)
+        x = ops.cast(inputs, "float32")[:, :, None]  # (B, S, 1)
         spectrum = ops.conv(
             x, kernel, strides=self.frame_step, padding="valid"
         )  # (B, F, 2 * bins)
         real, imag = spectrum[..., :bins], spectrum[..., bins:]
         power = real * real + imag * imag  # (B, F, bins)
         mel_power = ops.matmul(power, mel)  # (B, F, mels)
-        return ops.log(mel_power + self.log_offset)
+        log_mel = ops.log(mel_power + self.log_offset)
+        return ops.cast(log_mel, self.compute_dtype)
 
     def compute_output_shape(self, inputs_shape):
         return (
