@@ -28,9 +28,14 @@ accelerator, Qualcomm's NPU compiler and the CPU interpreter):
   reshape: the GPU refuses strided slices with `shrink_axis_mask`.
 """
 
+import math
+
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
+
+from keras_attn.layers.log_mel_spectrogram import periodic_hann
 
 
 def shape_of(x):
@@ -203,3 +208,110 @@ def masked_lm_head(lower, layer, inputs, mask_positions):
     else:
         logits = ops.matmul(x, ops.cast(layer.output_kernel, x.dtype))
     return logits + ops.cast(layer.output_bias, x.dtype)
+
+
+# --- sound ----------------------------------------------------------------
+
+
+def _power_of_two_below(value):
+    return 2.0 ** math.floor(math.log2(value))
+
+
+def log_mel_constants(layer):
+    """The constants of `log_mel_spectrogram` for a `LogMelSpectrogram`
+    (float64 NumPy and Python floats):
+
+    - `gain`, a power of two: the DFT kernel times `gain`, so that the
+      convolution's sums reach at most 2^15 for samples in [-1, 1] and a
+      quiet clip's sums stay well inside float16's normal range (a frame
+      of 1e-4 noise sums to about 0.1, not 1e-3);
+    - `headroom`, a power of two: a frame's scale is
+      `gain * sum(window * |x|) / headroom`, which bounds each scaled DFT
+      value by `headroom` and their squares over all bins by
+      `bins * headroom^2 <= 2^14` (Parseval);
+    - `kernel`, `window` (for the `|x|` convolution), `mel` (the filter
+      bank stacked twice, for the real and the imaginary halves);
+    - `root_offset`, `gain * sqrt(log_offset)`, and `least_scale`, the
+      scale's floor: at least `root_offset / 128`, so that
+      `(root_offset / scale)^2 <= 2^14`, and at least 2^-10, so that
+      `1 / scale <= 2^10`.
+    """
+    kernel = layer.dft_kernel()  # (L, 1, 2 * bins)
+    window = periodic_hann(layer.frame_length)
+    bins = layer.num_spectrogram_bins
+    gain = _power_of_two_below(2.0**15 / np.abs(kernel).sum(axis=0).max())
+    headroom = _power_of_two_below(math.sqrt(2.0**14 / bins))
+    mel = layer.mel_matrix()
+    root_offset = gain * math.sqrt(layer.log_offset)
+    return {
+        "gain": gain,
+        "headroom": headroom,
+        "kernel": kernel * gain,
+        "window": (window * gain / headroom)[:, None, None],
+        "mel": np.concatenate([mel, mel], axis=0),  # (2 * bins, mels)
+        "root_offset": root_offset,
+        "least_scale": max(root_offset / 128.0, 2.0**-10),
+    }
+
+
+def log_mel_spectrogram(lower, layer, inputs):
+    """`LogMelSpectrogram` with every tensor inside float16's normal
+    range, for LiteRT's GPU accelerator, which computes in float16 by
+    default (largest 65504, smallest normal 6.1e-5; phone GPUs may flush
+    smaller values to 0).
+
+    The layer's power spectrum reaches 40,000 for a full-scale frame of
+    400 samples (65,536 for 512: inf in float16), and `log_offset` (1e-6)
+    and a quiet clip's powers lie below float16's normal range. Here each
+    frame is scaled first and the scale undone after the log, exactly:
+
+        log(mel + offset) = log(mel * r^2 + offset * r^2) - 2 log(r)
+
+    for any `r > 0`. Here `r = 1 / scale` with `scale` the frame's
+    `sum(window * |x|)` (a second, one-channel convolution, on `|x|`),
+    which bounds every DFT value of the frame: the scaled values lie in
+    [-headroom, headroom] and their mel sums below 2^14 whatever the
+    frame's loudness. `scale` is floored (`least_scale`) so that
+    `offset * r^2` stays below 2^14: silence gives `log(log_offset)`.
+    `r` is `rsqrt(scale)^2` (Qualcomm's compiler for SM8350 cannot build
+    a DIV here); the identity holds for whatever `r` that rounds to, as
+    the same `r` is used throughout. The kernels carry a power-of-two
+    gain so that the convolutions of near-silent clips sum to normal
+    numbers, and the result is clamped at `log(log_offset)`, which the
+    exact value never lies below (where a GPU flushes a loud frame's
+    `offset * r^2` to 0 and a band to 0, the clamp gives the exact value
+    instead of `log(0)`). Scaling by powers of two is exact; the
+    products and the stacked mel product (`(re^2, im^2) @ [mel; mel]`, no
+    slices) round as float32 does.
+
+    What float16 cannot give: the GPU's convolution accumulates in
+    float16, so bands far below the frame's loudest band carry its
+    rounding (next to a pure full-scale tone, bands near
+    `log(log_offset)` come out several units too high, as with Keras's
+    STFTSpectrogram). Bands within 40 dB of their frame's loudest, quiet
+    clips and silence stay within about 0.05 of float32
+    (`benchmarks/audio_front_end.py`).
+    """
+    constants = log_mel_constants(layer)
+    x = ops.cast(inputs, "float32")[:, :, None]  # (B, S, 1)
+    strides = layer.frame_step
+    spectrum = ops.conv(
+        x, constants["kernel"].astype("float32"), strides, "valid"
+    )  # (B, F, 2 * bins): DFT * gain
+    scale = ops.conv(
+        ops.abs(x), constants["window"].astype("float32"), strides, "valid"
+    )  # (B, F, 1): sum(window * |x|) * gain / headroom
+    root = ops.rsqrt(ops.maximum(scale, constants["least_scale"]))
+    ratio = root * root  # (B, F, 1): r, about 1 / scale
+    scaled = spectrum * ratio  # (B, F, 2 * bins), |values| <= headroom
+    mel = ops.matmul(
+        scaled * scaled, constants["mel"].astype("float32")
+    )  # (B, F, mels): mel power * (gain * r)^2
+    offset = constants["root_offset"] * ratio  # (B, F, 1)
+    log_mel = (
+        ops.log(mel + offset * offset)
+        - 2.0 * ops.log(ratio)
+        - 2.0 * math.log(constants["gain"])
+    )
+    log_mel = ops.maximum(log_mel, math.log(layer.log_offset))
+    return ops.cast(log_mel, layer.compute_dtype)  # (B, F, mels)

@@ -49,6 +49,7 @@ FLOAT = {
     layers.PatchEmbedding: _forms.patch_embedding,
     MaskedLMHead: _forms.masked_lm_head,
     layers.WordGather: _forms.word_gather,
+    layers.LogMelSpectrogram: _forms.log_mel_spectrogram,
     _compat.getitem_operation(): _forms.getitem,
 }
 
