@@ -1,12 +1,13 @@
-"""Classifying strings and images with a `.tflite` file, as MediaPipe
-Tasks does with it.
+"""Classifying strings, images and audio clips with a `.tflite` file, as
+MediaPipe Tasks does with it.
 
 A file written by `to_mediapipe` (or `keras-attn export --mediapipe`)
 carries in its TFLite Metadata what an app needs besides the model: the
-WordPiece vocabulary, the labels, the image normalization (`metadata`).
-`read_classifier` reads them back, and `classify_file` does what
-MediaPipe's `TextClassifier` and `ImageClassifier` do before and after
-the model, then runs the file with `LiteRTRunner`:
+WordPiece vocabulary, the labels, the image normalization, the audio
+sample rate (`metadata`). `read_classifier` reads them back, and
+`classify_file` does what MediaPipe's `TextClassifier`,
+`ImageClassifier` and `AudioClassifier` do before and after the model,
+then runs the file with `LiteRTRunner`:
 
 - text: MediaPipe 1.2's BERT tokenizer (A-Z lowercased, nothing else;
   accents kept; words split on ASCII whitespace, punctuation and CJK
@@ -15,7 +16,11 @@ the model, then runs the file with `LiteRTRunner`:
   padded with 0, segment ids 0;
 - images: decoded to RGB, resized to the file's input size as MediaPipe
   resizes (OpenCV's bilinear warp of the uint8 pixels, aspect ratio not
-  kept), `(pixel - mean) / std`.
+  kept), `(pixel - mean) / std`;
+- audio (`clip_scores`): mixed to mono, resampled to the file's rate,
+  cut into back-to-back windows of the file's input length, the last
+  padded with zeros; MediaPipe gives one result a window, here the clip
+  gets the mean of its windows' probabilities.
 
 A plain `to_tflite` file has neither vocabulary nor labels: it is
 refused, with what to export instead.
@@ -34,6 +39,7 @@ from keras_attn.export.runtime import LiteRTRunner
 # MediaPipe's names of the BERT inputs in the metadata, in the order it
 # assumes when the metadata names none of them.
 _BERT_ROLES = ("ids", "mask", "segment_ids")
+_TASKS = ("text_classifier", "image_classifier", "audio_classifier")
 _WHITESPACE = "[ \t\n\f\r]"  # RE2's \s, which MediaPipe's split uses
 _KEPT = (
     r"[!-/:-@\[-`{-~]|\p{P}|[\u4E00-\u9FFF\u3400-\u4DBF\uF900-\uFAFF"
@@ -50,16 +56,21 @@ class FileClassifier:
 
     Attributes:
         path: str, the `.tflite` file.
-        task: `"text_classifier"` or `"image_classifier"`.
+        task: `"text_classifier"`, `"image_classifier"` or
+            `"audio_classifier"`.
         labels: list of str, in output order.
         vocabulary: text: the WordPiece tokens (id = position); else None.
         sequence_length: text: tokens per call; else None.
         inputs: `{role: signature input name}`; roles `ids`, `mask`,
-            `segment_ids` for text, `image` for images.
+            `segment_ids` for text, `image` for images, `waveform` for
+            audio.
         image_size: images: `(height, width)`; else None.
         mean, std: images: the normalization, `(pixel - mean) / std`.
         probabilities: bool. The file's last operator is a softmax (its
             scores are probabilities; else logits).
+        sample_rate: audio: the rate in Hz the file takes (its metadata's
+            `AudioProperties`); else None.
+        window: audio: the samples of one model input; else None.
     """
 
     path: str
@@ -72,6 +83,8 @@ class FileClassifier:
     mean: float = 0.0
     std: float = 1.0
     probabilities: bool = False
+    sample_rate: int | None = None
+    window: int | None = None
 
 
 # -- Reading the file ----------------------------------------------------------
@@ -106,12 +119,13 @@ def _refuse(path, problem):
 
 
 def read_classifier(path):
-    """The `FileClassifier` of a MediaPipe text or image classifier file.
+    """The `FileClassifier` of a MediaPipe text, image or audio classifier
+    file.
 
     Args:
         path: a `.tflite` file with TFLite Metadata (written by
-            `to_mediapipe`, or any file MediaPipe's `TextClassifier` or
-            `ImageClassifier` runs).
+            `to_mediapipe`, or any file MediaPipe's `TextClassifier`,
+            `ImageClassifier` or (one channel) `AudioClassifier` runs).
 
     Returns:
         A `FileClassifier`.
@@ -130,20 +144,22 @@ def read_classifier(path):
     if summary is None:
         _refuse(
             path,
-            "has no TFLite Metadata, so no vocabulary, labels or image "
-            "normalization: export it with --mediapipe text_classifier or "
-            "image_classifier (to_mediapipe), or give the run folder or "
-            ".keras file",
+            "has no TFLite Metadata, so no vocabulary, labels, image "
+            "normalization or sample rate: export it with --mediapipe "
+            "text_classifier, image_classifier or audio_classifier "
+            "(to_mediapipe), or give the run folder or .keras file",
         )
     if summary.get("error"):
         _refuse(path, f"its metadata cannot be read: {summary['error']}")
     task = summary["task"]
-    if task not in ("text_classifier", "image_classifier"):
-        what = f"a MediaPipe {task}" if task else "no text or image model"
+    if task not in _TASKS:
+        what = (
+            f"a MediaPipe {task}" if task else "no text, image or audio model"
+        )
         _refuse(
             path,
-            f"is {what}; expected a text_classifier or image_classifier "
-            "file (with labels)",
+            f"is {what}; expected a text_classifier, image_classifier or "
+            "audio_classifier file (with labels)",
         )
     metadata, files = md.read(blob)
     inputs, outputs = md.model_io(blob)
@@ -184,6 +200,8 @@ def read_classifier(path):
         found.sequence_length = int(inputs[0][1][-1])
         if found.sequence_length < 3:
             _refuse(path, "has no fixed sequence length")
+    elif task == "audio_classifier":
+        _read_audio_input(found, summary["audio"], inputs)
     else:
         ((name, shape, dtype),) = inputs
         if len(shape) != 4 or shape[-1] != 3 or min(shape[1:3]) < 1:
@@ -199,6 +217,28 @@ def read_classifier(path):
             found.mean = float(norm["mean"][0])
             found.std = float(norm["std"][0])
     return found
+
+
+def _read_audio_input(found, audio, inputs):
+    """Fills `found`'s sample rate, window and input name from the
+    metadata's `AudioProperties` and the file's one `[1, samples]`
+    float32 input."""
+    path = found.path
+    if len(inputs) != 1:
+        _refuse(path, f"has {len(inputs)} inputs; expected 1 (a waveform)")
+    ((name, shape, dtype),) = inputs
+    if len(shape) != 2 or shape[0] != 1 or shape[1] < 1 or dtype != "float32":
+        _refuse(path, f"takes {dtype}{shape}; expected float32 [1, samples]")
+    if audio["channels"] != 1 or audio["sample_rate"] < 1:
+        _refuse(
+            path,
+            f"its metadata gives {audio['channels']} channels at "
+            f"{audio['sample_rate']} Hz; expected 1 channel at a positive "
+            "rate",
+        )
+    found.inputs = {"waveform": name}
+    found.sample_rate = int(audio["sample_rate"])
+    found.window = int(shape[1])
 
 
 # -- Text ----------------------------------------------------------------------
@@ -354,6 +394,124 @@ def image_input(image, size, mean, std):
     return ((pixels - np.float32(mean)) / np.float32(std))[None]
 
 
+# -- Audio ---------------------------------------------------------------------
+
+
+def audio_windows(samples, window):
+    """A mono clip cut as MediaPipe's `AudioClassifier` cuts it:
+    back-to-back windows of `window` samples (no overlap), the last one
+    padded with zeros; a clip shorter than a window is one padded window.
+
+    Args:
+        samples: float array `(samples,)`.
+        window: int, the samples of one model input.
+
+    Returns:
+        float32 array `(count, window)`, `count = max(1, ceil(samples /
+        window))`.
+
+    Example:
+
+    >>> audio_windows(np.arange(1, 6), 2)
+    array([[1., 2.],
+           [3., 4.],
+           [5., 0.]], dtype=float32)
+    """
+    samples = np.asarray(samples, "float32")
+    if samples.ndim != 1:
+        raise ValueError(
+            f"Expected a mono clip (samples,); received shape {samples.shape}."
+        )
+    count = max(1, -(-len(samples) // window))
+    padded = np.zeros(count * window, "float32")
+    padded[: len(samples)] = samples
+    return padded.reshape(count, window)
+
+
+def _mono(clip, found):
+    """A clip (a WAV or FLAC file, or samples at the file's rate) as mono
+    float32 samples at `found.sample_rate`."""
+    if isinstance(clip, (str, os.PathLike)):
+        from keras_attn.data.audio import load_clip
+
+        return load_clip(clip, found.sample_rate)
+    samples = np.asarray(clip)
+    if (
+        samples.ndim not in (1, 2)
+        or not samples.size
+        or not np.issubdtype(samples.dtype, np.floating)
+    ):
+        _refuse(
+            found.path,
+            "is an audio_classifier, which takes WAV or FLAC files or float "
+            f"samples (samples,) or (samples, channels) at "
+            f"{found.sample_rate} Hz; received {samples.dtype} of shape "
+            f"{samples.shape}",
+        )
+    if samples.ndim == 2:
+        return samples.mean(axis=1, dtype=np.float32)
+    return samples.astype("float32")
+
+
+def clip_scores(path, clips, num_threads=2):
+    """Each clip's probabilities from a MediaPipe audio classifier file.
+
+    Does what MediaPipe Tasks' `AudioClassifier` (clips mode) does before
+    the model: the clip is mixed to mono (the mean of its channels),
+    resampled to the file's rate (its metadata's `AudioProperties`) and
+    cut into back-to-back windows of the file's input length, the last
+    padded with zeros (`audio_windows`). Each window is run with
+    `LiteRTRunner`; where MediaPipe gives one result a window, the clip's
+    scores here are the mean of its windows' probabilities (a softmax of
+    each window's scores where the file gives logits).
+
+    Files are read with `keras_attn.data.audio.load_clip` and resampled
+    with its `resample_audio` (a Kaiser-windowed sinc at the exact
+    ratio). MediaPipe resamples with its own `QResampler` (a shorter
+    filter, and a flushed tail of a few samples that can add a window),
+    so for a clip at another rate the scores can differ slightly from
+    MediaPipe's, and the number of windows by one; at the file's rate the
+    samples, windows and scores are MediaPipe's.
+
+    Args:
+        path: a `.tflite` file written by `to_mediapipe` for
+            `audio_classifier` (or another one-channel file MediaPipe's
+            `AudioClassifier` runs).
+        clips: WAV or FLAC file paths, or float arrays of samples at the
+            file's rate, `(samples,)` or `(samples, channels)`.
+        num_threads: interpreter threads.
+
+    Returns:
+        `(FileClassifier, probabilities, windows)`: float64
+        `(len(clips), classes)` probabilities in label order, and the
+        number of windows of each clip (a list of int).
+
+    Raises:
+        ValueError: a file that is no MediaPipe audio classifier, or a
+            clip that is neither audio samples nor an audio file
+            (`AudioFileError`: not WAV or FLAC, empty or silent).
+    """
+    found = read_classifier(path)
+    if found.task != "audio_classifier":
+        _refuse(path, f"is a {found.task}; expected an audio_classifier")
+    runner = LiteRTRunner(path, num_threads=num_threads)
+    probabilities, windows = [], []
+    for clip in clips:
+        cut = audio_windows(_mono(clip, found), found.window)
+        outputs = []
+        for row in cut:
+            feed = {found.inputs["waveform"]: row[None]}
+            (output,) = runner(feed).values()
+            outputs.append(np.asarray(output, "float64")[0])
+        outputs = np.stack(outputs)
+        if not found.probabilities:
+            outputs = softmax(outputs)
+        probabilities.append(outputs.mean(axis=0))
+        windows.append(len(cut))
+    probabilities = np.reshape(probabilities, (len(windows), len(found.labels)))
+    return found, probabilities, windows
+
+
 # -- Classifying ---------------------------------------------------------------
 
 
@@ -376,13 +534,20 @@ def ranked(labels, scores, top_k=None):
 
 def file_scores(path, inputs, num_threads=2):
     """`(FileClassifier, (len(inputs), classes) float64 scores)`: the
-    file's outputs on each input, as MediaPipe reports them.
+    file's outputs on each input, as MediaPipe reports them; for an audio
+    classifier, each clip's mean over its windows of their probabilities
+    (`clip_scores`).
 
     `inputs`: strings for a text classifier; for an image classifier,
-    image file paths or uint8 RGB arrays `(height, width, 3)`.
+    image file paths or uint8 RGB arrays `(height, width, 3)`; for an
+    audio classifier, WAV or FLAC file paths or float samples at the
+    file's rate.
     """
     found = read_classifier(path)
     inputs = list(inputs)
+    if found.task == "audio_classifier":
+        found, scores, _ = clip_scores(path, inputs, num_threads=num_threads)
+        return found, scores
     text = found.task == "text_classifier"
     for item in inputs:
         is_text = isinstance(item, str) and text
@@ -422,19 +587,23 @@ def classify_file(
 ):
     """Labels and scores of each input, from a MediaPipe classifier file.
 
-    Does what MediaPipe Tasks' `TextClassifier` / `ImageClassifier` do
-    with the file (tokenizer or image normalization from its metadata),
-    runs it with `LiteRTRunner` and ranks the labels.
+    Does what MediaPipe Tasks' `TextClassifier` / `ImageClassifier` /
+    `AudioClassifier` do with the file (tokenizer, image normalization or
+    sample rate from its metadata), runs it with `LiteRTRunner` and
+    ranks the labels.
 
     Args:
         path: a `.tflite` file written by `to_mediapipe` for
-            `text_classifier` or `image_classifier`.
+            `text_classifier`, `image_classifier` or `audio_classifier`.
         inputs: strings (text), or image file paths or uint8 RGB arrays
-            `(height, width, 3)` (images; resized to the file's size).
+            `(height, width, 3)` (images; resized to the file's size), or
+            WAV or FLAC file paths or float samples at the file's rate
+            (audio; see `clip_scores`).
         top_k: int or None. Keep the `top_k` best labels of each input.
         probabilities: bool. Scores as probabilities: a softmax of the
             file's scores unless the file ends in one. False: the
-            scores as the file gives them (MediaPipe's).
+            scores as the file gives them (MediaPipe's). Audio scores
+            are always probabilities (the mean of the clip's windows').
         num_threads: interpreter threads.
 
     Returns:
@@ -465,14 +634,17 @@ def classify_file(
     1.0
     """
     found, scores = file_scores(path, inputs, num_threads=num_threads)
-    if probabilities and not found.probabilities:
+    audio = found.task == "audio_classifier"  # probabilities already
+    if probabilities and not (found.probabilities or audio):
         scores = softmax(scores)
     return ranked(found.labels, scores, top_k)
 
 
 __all__ = [
     "FileClassifier",
+    "audio_windows",
     "classify_file",
+    "clip_scores",
     "file_scores",
     "image_input",
     "mediapipe_bert_inputs",

@@ -13,8 +13,10 @@ each word its tag (each input is one sentence, its words separated by
 spaces; printed as `word/TAG word/TAG ...`). A tagger's `.tflite` file
 tags the same way with the file alone (`export.tagger.tag_file`); any
 other `.tflite` file goes to `keras_attn.export.predict`, which reads
-its vocabulary, labels and image normalization from its metadata and
-does what MediaPipe Tasks does. Inputs of the wrong kind, a file that is
+its vocabulary, labels, image normalization or sample rate from its
+metadata and does what MediaPipe Tasks does (an audio classifier's file
+scores each clip by the mean of its windows' probabilities, the number
+of windows in `--json`'s `"windows"`). Inputs of the wrong kind, a file that is
 no classifier or tagger and an image that does not decode raise
 `checks.UsageError` (exit status 2); a damaged file or a failure of the
 run is one line and exit status 1.
@@ -99,7 +101,8 @@ def _read_images(model, inputs):
 
 def _read_clips(model, inputs, sample_rate, clip_samples):
     """The audio files of `inputs` as float32 `(N, clip_samples)` clips
-    at `sample_rate` (`keras_attn.data.audio.load_clip`); `UsageError`
+    at `sample_rate` (`keras_attn.data.audio.load_clip`), or with
+    `clip_samples=None` a list of them at their lengths; `UsageError`
     for one that is missing or no audio."""
     import pathlib
 
@@ -120,19 +123,25 @@ def _read_clips(model, inputs, sample_rate, clip_samples):
         except (OSError, ValueError) as error:
             message = " ".join(str(error).split())
             raise UsageError("INPUT", f"{message}; {what}") from None
+    if clip_samples is None:
+        return clips
     return np.stack(clips).astype("float32")
 
 
-def _print_predictions(args, inputs, names, scores):
+def _print_predictions(args, inputs, names, scores, windows=None):
     import json
 
     from keras_attn.export.predict import ranked
 
     top = args.top or (len(names) if args.json else 1)
-    for given, found in zip(inputs, ranked(names, scores, top), strict=True):
+    for index, (given, found) in enumerate(
+        zip(inputs, ranked(names, scores, top), strict=True)
+    ):
         if args.json:
             labels = [{"label": name, "score": score} for name, score in found]
             record = {"input": given, "labels": labels}
+            if windows is not None:  # an audio classifier's .tflite file
+                record["windows"] = windows[index]
             print(json.dumps(record, ensure_ascii=False))
         else:
             labels = ", ".join(f"{name} {score:.4f}" for name, score in found)
@@ -173,10 +182,13 @@ def _tag_with_file(args, inputs):
 
 
 def _predict_file(args, inputs):
-    """`(names, probabilities)` of a MediaPipe classifier `.tflite` file,
-    or `("tags", [(words, tags)])` of a tagger's."""
+    """`(names, probabilities)` of a MediaPipe classifier `.tflite` file
+    (`(names, probabilities, windows)` of an audio classifier's: each
+    clip's number of windows), or `("tags", [(words, tags)])` of a
+    tagger's."""
     from keras_attn.cli.checks import UsageError
     from keras_attn.export import CorruptModelError
+    from keras_attn.export.predict import clip_scores
     from keras_attn.export.predict import file_scores
     from keras_attn.export.predict import read_classifier
     from keras_attn.export.predict import softmax
@@ -189,6 +201,10 @@ def _predict_file(args, inputs):
         raise
     except ValueError as error:
         raise UsageError("MODEL", " ".join(str(error).split())) from None
+    if found.task == "audio_classifier":
+        clips = _read_clips(args.model, inputs, found.sample_rate, None)
+        found, probabilities, windows = clip_scores(args.model, clips)
+        return found.labels, probabilities, windows
     if found.task == "text_classifier":
         _check_texts(args.model, inputs)
         given = inputs
@@ -305,9 +321,11 @@ def predict(args):
     from keras_attn.export import CorruptModelError
 
     inputs = _predict_inputs(args)
+    windows = None
     try:
         if str(args.model).lower().endswith(".tflite"):
-            names, results = _predict_file(args, inputs)
+            names, results, *more = _predict_file(args, inputs)
+            windows = more[0] if more else None
         else:
             names, results = _predict_task(args, inputs)
     except (CorruptModelError, OSError, RuntimeError) as error:
@@ -331,5 +349,5 @@ def predict(args):
             else:
                 print(translation)
         return 0
-    _print_predictions(args, inputs, names, results)
+    _print_predictions(args, inputs, names, results, windows)
     return 0
