@@ -53,8 +53,11 @@ class LogMelSpectrogram(keras.layers.Layer):
     """Log-mel spectrogram of a waveform, in operators phones accelerate.
 
     Frames of `frame_length` samples every `frame_step` samples (no end
-    padding, as `tf.signal.stft(..., pad_end=False)`), a periodic Hann
-    window, a DFT of `fft_length` points (each frame zero-padded), the
+    padding, as `tf.signal.stft(..., pad_end=False)`), the periodic Hann
+    window `0.5 - 0.5 cos(2 pi n / frame_length)` (as scipy and librosa;
+    for an odd `frame_length`, `tf.signal.hann_window` gives the
+    symmetric one), a DFT of `fft_length` points (each frame
+    zero-padded), the
     power spectrum `re^2 + im^2`, triangular filters on the HTK mel scale
     (the matrix of `tf.signal.linear_to_mel_weight_matrix`) and
     `log(mel_power + log_offset)`.
@@ -69,17 +72,19 @@ class LogMelSpectrogram(keras.layers.Layer):
     computes in float32 whatever its dtype policy and returns its compute
     dtype, so under `mixed_float16` the power spectrum does not overflow.
 
-    Why not Keras's layers (measured with `keras_attn.export.to_tflite`,
-    LiteRT 2.3; `benchmarks/audio_front_end.py`):
-    `keras.layers.MelSpectrogram` takes `ops.stft`, which becomes RFFT2D
-    and complex tensors: LiteRT's GPU accelerator refuses 12 of its 24
-    operators (RFFT2D, REAL, IMAG, a 2-D GATHER, ...) and Qualcomm's NPU
-    compiler fails on the file. `keras.layers.STFTSpectrogram` is the same
-    convolution as here and runs whole on both, but gives magnitudes or
-    log-magnitudes (no mel bank, a clamp at 1e-7 instead of an offset),
-    holds its kernels as trainable weights and adds 8 TRANSPOSE and
-    RESHAPE operators around the convolutions; building on it would add
-    ops, not remove them.
+    Why not Keras's layers (one-layer models of 1 s clips through
+    `keras_attn.export.to_tflite` and Keras's `model.export`, LiteRT 2.3,
+    `benchmarks/audio_front_end.py`): `keras.layers.MelSpectrogram` takes
+    `ops.stft`, which becomes RFFT2D and complex tensors: LiteRT's GPU
+    accelerator refuses 12 of its 24 operators (RFFT2D, REAL, IMAG, a
+    2-D GATHER, ...) and Qualcomm's NPU compiler fails on it for every
+    SoC. `keras.layers.STFTSpectrogram` is the same convolution as here
+    and runs whole on both, but it stops at magnitudes or log-magnitudes
+    (no mel bank; a clamp at 1e-7, below float16's normal range, instead
+    of an offset; its float16 GPU output is 1.4 off its CPU output on
+    white noise), its kernels are trainable weights, and it reshapes to
+    channels-first and back (3 TRANSPOSEs); what it would give this layer
+    is one `ops.conv` call, so the layer makes that call itself.
 
     In a `.tflite` file written by `keras_attn.export.to_tflite`, the
     layer is computed by a lowered form (`export._forms.log_mel_spectrogram`)
