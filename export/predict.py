@@ -1,5 +1,8 @@
 """Classifying strings, images and audio clips with a `.tflite` file, as
-MediaPipe Tasks does with it.
+MediaPipe Tasks does with it. Long because each of the three kinds of
+input needs MediaPipe's own preprocessing repeated exactly (its
+tokenizer, its image scaling, its audio windows) before the one runner
+they share.
 
 A file written by `to_mediapipe` (or `keras-attn export --mediapipe`)
 carries in its TFLite Metadata what an app needs besides the model: the
