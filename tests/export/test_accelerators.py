@@ -92,6 +92,24 @@ def vit_classifier():
     return models.vit_classifier(10, "vit_digits", num_layers=2)
 
 
+def audio_classifier():
+    keras.utils.set_random_seed(7)
+    return models.audio_classifier(3, **tiny_models.AUDIO_TINY)
+
+
+def audio_batches():
+    """A tone over faint noise, and noise alone: waveforms at AUDIO_TINY's
+    rate and length."""
+    rng = np.random.default_rng(2)
+    samples = tiny_models.AUDIO_TINY["clip_samples"]
+    t = np.arange(samples) / tiny_models.AUDIO_TINY["sample_rate"]
+    tone = 0.6 * np.sin(2 * np.pi * 440 * t) + 1e-3 * rng.standard_normal(
+        samples
+    )
+    noise = 0.3 * rng.standard_normal(samples)
+    return [{"waveforms": w[None].astype("float32")} for w in (tone, noise)]
+
+
 MODELS = {
     "bert backbone": lambda: bert(),
     "bert classifier": lambda: models.bert_text_classifier(bert(), 3),
@@ -99,6 +117,7 @@ MODELS = {
     "bert masked lm": lambda: models.bert_masked_lm(bert()),
     "vit classifier": vit_classifier,
     "vit backbone": lambda: vit_classifier().layers[1],
+    "audio classifier": audio_classifier,
     "translator encoder": lambda: models.translator_encoder(
         models.transformer_translator("translator_tiny", vocabulary_size=64)
     ),
@@ -109,6 +128,8 @@ def inputs_for(name, model):
     if name.startswith("translator"):
         ids = bert_batch(real=6)["token_ids"]
         return [{"encoder_token_ids": ids}, {"encoder_token_ids": 0 * ids}]
+    if name.startswith("audio"):
+        return audio_batches()
     if name.startswith("vit"):
         rng = np.random.default_rng(1)
         return [{"images": rng.random((1, 8, 8, 1)).astype("float32")}]
@@ -254,15 +275,27 @@ def npu_files(tmp_path_factory):
             num_samples=1,
         )
         files[f"vit {quantization or 'float32'}"] = path
+    path = folder / "audio_float32.tflite"
+    to_tflite(
+        audio_classifier(),
+        path,
+        sample_data=audio_batches(),
+        measure_latency=False,
+        num_samples=1,
+    )
+    files["audio float32"] = path
     return files
 
 
-# Hexagon v68's HTP (SM8350) has no float kernels for GATHER and GELU;
-# float files are for the SoCs that have them (int8 runs on every one).
+# Hexagon v68's HTP (SM8350) has no float kernels for GATHER and GELU (nor
+# builds the log-mel front end's per-frame scaling for 98 frames); float
+# files are for the SoCs that have them (int8 runs on every one).
 NO_FLOAT = {"SM8350"}
 
 
-@pytest.mark.parametrize("name", ["bert int8", "vit int8", "bert float32"])
+@pytest.mark.parametrize(
+    "name", ["bert int8", "vit int8", "bert float32", "audio float32"]
+)
 def test_compiles_for_qualcomm_npus_in_one_partition(name, npu_files):
     need_npu()
     socs = accelerators.QUALCOMM_SOCS
