@@ -17,6 +17,7 @@ from keras_attn import training
 from keras_attn import viz
 from keras_attn.apps import demo as apps_demo
 from keras_attn.apps import jobs
+from keras_attn.models import audio
 from keras_attn.models import bert
 from keras_attn.models import translator
 from keras_attn.models import vit
@@ -30,6 +31,7 @@ PUBLIC = [
         keras_attn,
         layers,
         models,
+        audio,
         bert,
         vit,
         translator,
