@@ -41,7 +41,9 @@ def _converter(job, builtins_only):
         job["saved_model"], signature_keys=[job["signature"]]
     )
     quantization = job["quantization"]
-    if quantization == "int8" and not job.get("float_ops"):
+    if quantization == "int8" and not (
+        job.get("float_ops") or job.get("float_scopes")
+    ):
         ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     else:
         ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -113,9 +115,40 @@ def _measured_ranges(calibrated, batches, signature):
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
+def _float_nodes(calibrated, scopes):
+    """The output tensor names of the operators of `calibrated`'s main
+    subgraph that a layer named in `scopes` computed: a path segment of
+    the name is the layer's name, perhaps with `_lowered` and a number
+    (`.../log_mel_lowered_1/Log`). A fused operator's name joins its
+    parts with ";": the whole name and each part are given."""
+    import re
+
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    if not scopes:
+        return []
+    pattern = re.compile(
+        "(?:^|/)(?:"
+        + "|".join(re.escape(scope) for scope in scopes)
+        + r")(?:_lowered)?(?:_\d+)?/"
+    )
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
+    subgraph = model.subgraphs[0]
+    names = []
+    for operator in subgraph.operators:
+        for index in operator.outputs:
+            name = subgraph.tensors[index].name
+            name = name.decode() if isinstance(name, bytes) else name
+            if pattern.search(name):
+                names.extend([name, *name.split(";")])
+    return sorted(set(names))
+
+
 def _int8(converter, job):
     """Calibrates, puts in the measured ranges (`_measured_ranges`) and
-    quantizes, leaving `job["float_ops"]` (if any) in float32.
+    quantizes, leaving `job["float_ops"]` (operator types) and the
+    operators of the layers named in `job["float_scopes"]` (if any) in
+    float32.
 
     `mlir_quantize` is the step that `converter.convert()` and TensorFlow's
     public QuantizationDebugger (for its deny lists) run after
@@ -129,7 +162,11 @@ def _int8(converter, job):
     calibrated = _measured_ranges(
         converter.convert(), batches, job["signature"]
     )
-    return _compat.mlir_quantize(calibrated, job.get("float_ops"))
+    return _compat.mlir_quantize(
+        calibrated,
+        job.get("float_ops"),
+        _float_nodes(calibrated, job.get("float_scopes")),
+    )
 
 
 def _convert_once(job, builtins_only):

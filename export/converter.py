@@ -210,11 +210,14 @@ def convert_saved_model(
     allow_flex=False,
     signature=SIGNATURE,
     float_ops=None,
+    float_scopes=None,
     timeout=1800,
 ):
     """Converts a SavedModel signature to `path` in the converter worker.
 
     `calibration` is a list of `{input name: array}` batches (for `int8`).
+    `float_ops` (operator types) and `float_scopes` (layer names: the
+    operators those layers computed) stay in float32 in an `int8` file.
     Raises UnsupportedOpsError if builtin operators do not suffice and
     `allow_flex` is False. The file at `path` is replaced (by a rename)
     only on success. Returns an `ExportReport` of the file (operators and
@@ -238,6 +241,7 @@ def convert_saved_model(
             "calibration": calibration_path,
             "input_names": list(input_names),
             "float_ops": list(float_ops or []),
+            "float_scopes": list(float_scopes or []),
         }
         try:
             result = _run_job(job, timeout)

@@ -72,6 +72,7 @@ def _lower_and_convert(
     options = {}
     if quantization == "int8":
         options = calibration.int8_options(model, calibration_rows)
+        convert_options["float_scopes"] = lowering.float_scopes(model)
     lowered = lowering.lower(
         model, lowering.target_for(quantization), **options
     )

@@ -92,16 +92,18 @@ def calibrate_only(converter):
     converter._experimental_calibrate_only = True
 
 
-def mlir_quantize(calibrated, denylisted_ops=None):
+def mlir_quantize(calibrated, denylisted_ops=None, denylisted_nodes=None):
     """Quantizes a calibrated model (`calibrate_only`) with the
     converter's defaults (per-channel weights, float inputs and outputs),
-    leaving the operators named in `denylisted_ops` in float."""
+    leaving the operators named in `denylisted_ops` (types) and
+    `denylisted_nodes` (their output tensors' names) in float."""
     from tensorflow.lite.python import convert
 
     return convert.mlir_quantize(
         calibrated,
         fully_quantize=False,
         denylisted_ops=list(denylisted_ops) if denylisted_ops else None,
+        denylisted_nodes=list(denylisted_nodes) if denylisted_nodes else None,
     )
 
 
