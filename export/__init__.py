@@ -12,10 +12,11 @@ Installed as `keras_attn.export`:
 - `inspect_tflite(path)` lists a file's signatures and operators;
 - `to_mediapipe(model, path, task, ...)` writes a `.tflite` file with the
   TFLite Metadata (tokenizer, labels, normalization) that MediaPipe Tasks
-  reads, so an app passes it strings or images;
-- `classify_file(path, inputs)` labels strings or images with a MediaPipe
-  classifier file as MediaPipe Tasks does (its tokenizer, labels and
-  normalization read back from the file);
+  reads, so an app passes it strings, images or audio samples;
+- `classify_file(path, inputs)` labels strings, images or sound clips
+  with a MediaPipe classifier file as MediaPipe Tasks does (its
+  tokenizer, labels, normalization and sample rate read back from the
+  file);
 - `verify_tflite(path)` checks that a file is whole (a checksum for the
   files written here, a bounded trial run for others).
 """

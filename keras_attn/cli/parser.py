@@ -299,7 +299,8 @@ def _add_predict(commands, logs):
     predict = commands.add_parser(
         "predict",
         parents=[logs],
-        help="label texts or images with a run folder, .keras or .tflite file",
+        help="label texts, images or sound clips with a run folder, .keras "
+        "or .tflite file",
         description=(
             "Prints the labels and scores the model gives each input, one "
             "line each (best label first), or one JSON object a line with "
@@ -308,8 +309,10 @@ def _add_predict(commands, logs):
             "at spaces) as word/TAG. Scores are probabilities (a softmax of "
             "the model's logits where it has none). Another .tflite file "
             "must be a MediaPipe classifier (keras-attn export --mediapipe "
-            "...): its vocabulary, labels and image normalization are read "
-            "from it and used as MediaPipe Tasks uses them."
+            "...): its vocabulary, labels, image normalization or sample "
+            "rate are read from it and used as MediaPipe Tasks uses them "
+            "(a clip longer than the file's window is scored as the mean of "
+            "its back-to-back windows)."
         ),
     )
     predict.add_argument(
@@ -330,7 +333,8 @@ def _add_predict(commands, logs):
     predict.add_argument(
         "--input",
         metavar="FILE",
-        help="also the inputs in FILE, one a line (texts, or image paths); "
+        help="also the inputs in FILE, one a line (texts, or image or clip "
+        "paths); "
         "- reads standard input",
     )
     predict.add_argument(
