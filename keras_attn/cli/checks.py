@@ -247,10 +247,10 @@ def _check_mediapipe(args, model):
         ("--probabilities", classifier),
         ("--vocab", text),
         ("--sequence-length", text),
-        ("--normalization", image),
-        ("--grayscale", image),
     ):
         _not_without(args, flag, f"to other tasks than {task}", allowed)
+    for flag in ("--normalization", "--grayscale"):
+        _not_without(args, flag, f"to image tasks, not to {task}", image)
     if classifier and args.labels is not None:
         args.labels = labels_file(args.labels)
     if text and args.vocab is not None:

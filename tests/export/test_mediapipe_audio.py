@@ -308,4 +308,6 @@ def test_the_command_refuses_image_flags_and_a_model_without_a_rate(
     assert "MODEL" in printed and "pass `sample_rate`" in printed
     with pytest.raises(SystemExit):
         cli.main([*command, "--normalization", "0,255"])
-    assert "--normalization: applies to image tasks" in capsys.readouterr().err
+    assert "--normalization: applies only to image tasks" in (
+        capsys.readouterr().err
+    )
