@@ -25,6 +25,7 @@ start-up logs are hidden unless `--verbose` (`_quiet`).
 """
 
 import contextlib
+import os
 import sys
 import warnings
 
@@ -100,6 +101,13 @@ def main(argv=None):
         message = " ".join(str(error).split())
         print(f"{program}: error: {message}", file=sys.stderr)
         raise SystemExit(2) from None
+    except BrokenPipeError:
+        # The reader of our output left (`keras-attn predict ... | head -1`):
+        # no traceback; stdout goes nowhere so the flush at exit cannot
+        # fail again, and the status is 1, as Python's docs advise.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
