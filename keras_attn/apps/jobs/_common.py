@@ -61,3 +61,61 @@ def check_sizes(count, what):
             f"{what} needs at least 2 examples to train and evaluate; "
             f"received {count}."
         )
+
+
+def row_shares(matrix):
+    """Each row of a confusion matrix divided by its total (a row of no
+    examples stays 0), float64."""
+    matrix = np.asarray(matrix, "float64")
+    totals = matrix.sum(axis=1, keepdims=True)
+    return np.divide(
+        matrix, totals, out=np.zeros_like(matrix), where=totals > 0
+    )
+
+
+def draw_confusion(
+    shares,
+    names,
+    path,
+    title,
+    what=("true class", "predicted class"),
+    cell=0.45,
+    font_size=8,
+):
+    """Saves `shares` (rows true, columns predicted: `row_shares`) as a
+    PNG: `names` on both axes (`what` names the rows and the columns), the
+    share in each cell when there are at most 20, `cell` inches a name.
+
+    Returns:
+        The saved, closed figure, whose image holds `shares`.
+    """
+    import matplotlib.pyplot as plt
+
+    side = max(4.0, cell * len(names) + 2.0)
+    figure, ax = plt.subplots(figsize=(side + 1.0, side))
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(len(names)), names, rotation=90)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel(what[1])
+    ax.set_ylabel(what[0])
+    if len(names) <= 20:
+        for row in range(len(names)):
+            for column in range(len(names)):
+                value = shares[row, column]
+                if value > 0:
+                    ax.text(
+                        column,
+                        row,
+                        f"{value:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=font_size,
+                        color="white" if value > 0.5 else "black",
+                    )
+    row = what[0].split()[0]
+    figure.colorbar(image, ax=ax, fraction=0.046, label=f"share of {row} row")
+    if title:
+        ax.set_title(title)
+    figure.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    return figure

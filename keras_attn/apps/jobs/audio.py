@@ -17,6 +17,8 @@ import numpy as np
 
 from keras_attn import training
 from keras_attn.apps.jobs._common import check_sizes
+from keras_attn.apps.jobs._common import draw_confusion
+from keras_attn.apps.jobs._common import row_shares
 from keras_attn.apps.jobs._common import say
 from keras_attn.apps.jobs._common import write_classes
 from keras_attn.apps.jobs._common import write_predictions
@@ -237,39 +239,7 @@ def plot_confusion(matrix, names, path, title):
     Returns:
         The saved, closed figure.
     """
-    import matplotlib.pyplot as plt
-
-    matrix = np.asarray(matrix, "float64")
-    totals = matrix.sum(axis=1, keepdims=True)
-    shares = np.divide(
-        matrix, totals, out=np.zeros_like(matrix), where=totals > 0
-    )
-    side = max(4.0, 0.45 * len(names) + 2.0)
-    figure, ax = plt.subplots(figsize=(side + 1.0, side))
-    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
-    ax.set_xticks(range(len(names)), names, rotation=90)
-    ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    if len(names) <= 20:
-        for row in range(len(names)):
-            for column in range(len(names)):
-                value = shares[row, column]
-                if value > 0:
-                    ax.text(
-                        column,
-                        row,
-                        f"{value:.2f}",
-                        ha="center",
-                        va="center",
-                        fontsize=8,
-                        color="white" if value > 0.5 else "black",
-                    )
-    figure.colorbar(image, ax=ax, fraction=0.046, label="share of true row")
-    ax.set_title(title)
-    figure.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(figure)
-    return figure
+    return draw_confusion(row_shares(matrix), names, path, title)
 
 
 def train_audio_classifier(

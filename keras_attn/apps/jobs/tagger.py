@@ -26,6 +26,8 @@ import tensorflow as tf
 from keras_attn import data
 from keras_attn import training
 from keras_attn.apps.jobs._common import clean
+from keras_attn.apps.jobs._common import draw_confusion
+from keras_attn.apps.jobs._common import row_shares
 from keras_attn.apps.jobs._common import say
 from keras_attn.apps.jobs._common import split
 from keras_attn.apps.jobs._common import write_classes
@@ -399,16 +401,9 @@ def plot_confusion(matrix, tags, path, title=None):
         `(figure, drawn)`: the saved, closed figure, whose image holds
         the drawn shares, and the names of the drawn tags.
     """
-    import matplotlib.pyplot as plt
-
     matrix = np.asarray(matrix, "float64")
     totals = matrix.sum(axis=1)
-    shares = np.divide(
-        matrix,
-        totals[:, None],
-        out=np.zeros_like(matrix),
-        where=totals[:, None] > 0,
-    )
+    shares = row_shares(matrix)
     order = np.arange(len(tags))
     if len(tags) > MAX_DRAWN_TAGS:
         order = np.sort(np.argsort(-totals, kind="stable")[:MAX_DRAWN_TAGS])
@@ -416,32 +411,15 @@ def plot_confusion(matrix, tags, path, title=None):
         title = f"{title} ({note})" if title else note
     shares = shares[np.ix_(order, order)]
     drawn = [tags[i] for i in order]
-    side = max(4.0, 0.35 * len(drawn) + 2.0)
-    figure, ax = plt.subplots(figsize=(side + 1.0, side))
-    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
-    ax.set_xticks(range(len(drawn)), drawn, rotation=90)
-    ax.set_yticks(range(len(drawn)), drawn)
-    ax.set_xlabel("predicted tag")
-    ax.set_ylabel("gold tag")
-    if len(drawn) <= 20:
-        for row in range(len(drawn)):
-            for column in range(len(drawn)):
-                value = shares[row, column]
-                if value > 0:
-                    ax.text(
-                        column,
-                        row,
-                        f"{value:.2f}",
-                        ha="center",
-                        va="center",
-                        fontsize=7,
-                        color="white" if value > 0.5 else "black",
-                    )
-    figure.colorbar(image, ax=ax, fraction=0.046, label="share of gold row")
-    if title:
-        ax.set_title(title)
-    figure.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(figure)
+    figure = draw_confusion(
+        shares,
+        drawn,
+        path,
+        title,
+        what=("gold tag", "predicted tag"),
+        cell=0.35,
+        font_size=7,
+    )
     return figure, drawn
 
 
