@@ -7,6 +7,7 @@ from keras_attn.layers import _validation as check
 from keras_attn.layers._activations import get_activation
 from keras_attn.layers._backend import traced_output_spec
 from keras_attn.layers.multi_head_attention import MultiHeadAttention
+from keras_attn.layers.multi_head_attention import check_variant
 
 
 class TransformerBlock(keras.layers.Layer):
@@ -22,6 +23,9 @@ class TransformerBlock(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         normalize_first=False,
+        score="scaled_dot",
+        window=None,
+        hard=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -42,6 +46,7 @@ class TransformerBlock(keras.layers.Layer):
                 f"normalize_first={normalize_first!r}."
             )
         self.normalize_first = normalize_first
+        self.score, self.window, self.hard = check_variant(score, window, hard)
         self.supports_masking = True
 
     def _check_hidden(self, arg, shape, description):
@@ -69,11 +74,17 @@ class TransformerBlock(keras.layers.Layer):
             ),
         }
 
-    def _attention(self, name, query_shape, value_shape):
+    def _attention(self, name, query_shape, value_shape, local=True):
+        """The block's attention; `local=False` leaves `window` out (the
+        decoder's cross-attention: source and target positions do not
+        align)."""
         layer = MultiHeadAttention(
             num_heads=self.num_heads,
             key_dim=query_shape[-1] // self.num_heads,
             dropout=self.dropout,
+            score=self.score,
+            window=self.window if local else None,
+            hard=self.hard,
             dtype=self.dtype_policy,
             name=name,
             **self._initializers(),
@@ -136,6 +147,9 @@ class TransformerBlock(keras.layers.Layer):
                     self.bias_initializer
                 ),
                 "normalize_first": self.normalize_first,
+                "score": self.score,
+                "window": self.window,
+                "hard": self.hard,
             }
         )
         return config

@@ -3,11 +3,16 @@ import math
 import keras
 from keras import ops
 
+from keras_attn.layers import _local_attention as local
 from keras_attn.layers import _validation as check
 from keras_attn.layers._backend import get_keras_mask
 from keras_attn.layers._backend import traced_output_spec
+from keras_attn.layers._masking import check_mask_shape
 from keras_attn.layers._masking import masked_softmax
 from keras_attn.layers._masking import merge_masks
+
+SCORES = ("scaled_dot", "dot", "general", "additive")
+HARD = ("argmax", "sample")
 
 
 def _overflows(dtype):
@@ -18,6 +23,23 @@ def _overflows(dtype):
     float16. bfloat16 has float32's range and keeps the fast path.
     """
     return keras.backend.standardize_dtype(dtype) == "float16"
+
+
+def check_variant(score, window, hard):
+    """Validates the `score`, `window` and `hard` arguments (shared with the
+    Transformer blocks, which pass them on); returns them."""
+    if score not in SCORES:
+        raise ValueError(
+            f"`score` must be one of {', '.join(map(repr, SCORES))}; "
+            f"received score={score!r}."
+        )
+    window = check.positive_int("window", window, allow_none=True)
+    if hard is not None and hard not in HARD:
+        raise ValueError(
+            f"`hard` must be None, 'argmax' or 'sample'; received "
+            f"hard={hard!r}."
+        )
+    return score, window, hard
 
 
 def _use_einsum():
@@ -33,14 +55,25 @@ def _use_einsum():
 
 @keras.saving.register_keras_serializable(package="keras_attn")
 class MultiHeadAttention(keras.layers.Layer):
-    """Multi-head scaled dot-product attention (self- or cross-attention).
+    """Multi-head attention (self- or cross-attention), scaled dot-product
+    by default, with the other scoring functions, local and hard attention.
 
     The query, key and value are projected separately into `num_heads`
-    heads, each head computes `softmax(q k^T / sqrt(key_dim)) v` over the
-    allowed keys, and the heads are concatenated and projected back. The
-    weights have the same names, shapes and order as
+    heads, each head computes `softmax(score(q, k)) v` over the allowed
+    keys, and the heads are concatenated and projected back. With the
+    default score the weights have the same names, shapes and order as
     `keras.layers.MultiHeadAttention`, so `set_weights(other.get_weights())`
     copies a Keras layer in.
+
+    Scores, for a head's projected query `q` and key `k` (of size
+    `key_dim`):
+
+    - `"scaled_dot"`: `q . k / sqrt(key_dim)` (Vaswani et al.);
+    - `"dot"`: `q . k` (Luong et al.);
+    - `"general"`: `q^T W k`, a learned `W` per head (Luong et al.);
+    - `"additive"`: `v^T tanh(q + k)`, a learned `v` per head (Bahdanau et
+      al.); the query and key projections are the formula's `W_q s` and
+      `W_k h`, so only `v` is added.
 
     Args:
         num_heads: int. Number of attention heads.
@@ -56,6 +89,29 @@ class MultiHeadAttention(keras.layers.Layer):
         kernel_initializer: initializer for the projection kernels.
             Defaults to `"glorot_uniform"`.
         bias_initializer: initializer for the biases. Defaults to `"zeros"`.
+        score: str. The scoring function: `"scaled_dot"` (the default),
+            `"dot"`, `"general"` or `"additive"` (above). `"general"` adds a
+            weight `score_kernel` `(num_heads, key_dim, key_dim)` and
+            `"additive"` a weight `score_vector` `(num_heads, key_dim)`,
+            both after the default weights.
+        window: int or None. Restricted (local) attention: query `t`
+            attends only to keys `s` with `|t - s| <= window` (with
+            `use_causal_mask`, `t - window <= s <= t`): the band of
+            `keras.layers.MultiHeadAttention(sliding_window=window + 1)`.
+            When the query and key lengths are equal and no
+            `attention_mask`, cache or scores are asked for, it is computed
+            block by block, with cost and memory growing as
+            `length * 3 * window` instead of `length ** 2`; otherwise as a
+            band mask over full attention (the same numbers). Defaults to
+            None (every key).
+        hard: None, `"argmax"` or `"sample"`. Hard attention: each query
+            attends to one key, the highest-scoring allowed one
+            (`"argmax"`) or one drawn from the attention distribution
+            (`"sample"`, by the Gumbel-max trick). In training the forward
+            pass is the same one-hot choice and the gradient is the
+            softmax's (straight-through; for `"sample"` the straight-through
+            Gumbel-softmax of Jang et al.). Defaults to None (soft).
+        seed: int or None. Seed of the `"sample"` draws. Defaults to None.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -69,7 +125,7 @@ class MultiHeadAttention(keras.layers.Layer):
         use_causal_mask: bool. Query `t` attends only to keys `<= t` (offset
             by `cache_update_index` when decoding with a cache).
         return_attention_scores: bool. Also return the attention
-            probabilities, `(batch, num_heads, T, S)`.
+            weights, `(batch, num_heads, T, S)` (one-hot rows when `hard`).
         training: bool. Enables dropout.
         cache: optional `(batch, 2, max_length, num_heads, key_dim)` tensor
             of projected keys (`cache[:, 0]`) and values (`cache[:, 1]`).
@@ -90,7 +146,8 @@ class MultiHeadAttention(keras.layers.Layer):
         rows and the implicit value (or key) mask hides padded keys. A query
         with no allowed key attends to nothing: its attended value is exactly
         zero (so the layer returns the output bias), never NaN and never a
-        uniform average, with or without dropout.
+        uniform average, with or without dropout; hard attention never
+        chooses a masked key.
 
     Mixed precision:
         The softmax always runs in float32. Under `mixed_float16` the
@@ -106,9 +163,23 @@ class MultiHeadAttention(keras.layers.Layer):
     >>> tuple(layer(x, x, padding_mask=np.ones((3, 5), bool)).shape)
     (3, 5, 8)
 
+    >>> local = MultiHeadAttention(num_heads=2, window=1, score="additive")
+    >>> tuple(local(x, x, use_causal_mask=True).shape)
+    (3, 5, 8)
+
     References:
         - Vaswani et al., "Attention Is All You Need", 2017.
           https://arxiv.org/abs/1706.03762
+        - Bahdanau, Cho and Bengio, "Neural Machine Translation by Jointly
+          Learning to Align and Translate", 2015.
+          https://arxiv.org/abs/1409.0473
+        - Luong, Pham and Manning, "Effective Approaches to Attention-based
+          Neural Machine Translation", 2015.
+          https://arxiv.org/abs/1508.04025
+        - Xu et al., "Show, Attend and Tell", 2015 (hard attention).
+          https://arxiv.org/abs/1502.03044
+        - Jang, Gu and Poole, "Categorical Reparameterization with
+          Gumbel-Softmax", 2017. https://arxiv.org/abs/1611.01144
     """
 
     def __init__(
@@ -121,6 +192,10 @@ class MultiHeadAttention(keras.layers.Layer):
         output_dim=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        score="scaled_dot",
+        window=None,
+        hard=None,
+        seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -140,6 +215,19 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.score, self.window, self.hard = check_variant(score, window, hard)
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int)
+        ):
+            raise TypeError(
+                f"`seed` must be an int or None; received seed={seed!r}."
+            )
+        self.seed = seed
+        self._seed_generator = None
+        if hard == "sample":
+            self._seed_generator = keras.random.SeedGenerator(
+                seed, name="hard_attention_seed"
+            )
         self.supports_masking = True
         self._dropout_layer = keras.layers.Dropout(
             rate=dropout, dtype=self.dtype_policy, name="attention_dropout"
@@ -230,6 +318,18 @@ class MultiHeadAttention(keras.layers.Layer):
                 shape=(self._output_dim,),
                 initializer=self.bias_initializer,
             )
+        if self.score == "general":
+            self.score_kernel = self.add_weight(
+                name="score_kernel",
+                shape=(heads, key_dim, key_dim),
+                initializer=self.kernel_initializer,
+            )
+        elif self.score == "additive":
+            self.score_vector = self.add_weight(
+                name="score_vector",
+                shape=(heads, key_dim),
+                initializer=self.kernel_initializer,
+            )
         self._dropout_layer.build(None)
         self.built = True
 
@@ -293,22 +393,46 @@ class MultiHeadAttention(keras.layers.Layer):
                 v = ops.slice_update(cache[:, 1, ...], start, v)
                 cache = ops.stack((k, v), axis=1)
         key_length = k.shape[1] if k.shape[1] is not None else ops.shape(k)[1]
+        start_index = 0 if cache_update_index is None else cache_update_index
 
-        mask = merge_masks(
-            query,
-            key_length,
-            padding_mask=padding_mask,
-            attention_mask=attention_mask,
-            query_mask=query_mask,
-            key_mask=key_mask,
-            use_causal_mask=use_causal_mask,
-            causal_start_index=0
-            if cache_update_index is None
-            else cache_update_index,
-        )
-        context, scores = self._attend(
-            q, k, v, mask, training, return_attention_scores
-        )  # context: (B, T, H, Vd)
+        if self._blocks_apply(
+            q, k, attention_mask, cache, return_attention_scores
+        ):
+            context = self._attend_locally(
+                q,
+                k,
+                v,
+                padding_mask=padding_mask,
+                query_mask=query_mask,
+                key_mask=key_mask,
+                use_causal_mask=use_causal_mask,
+                training=training,
+            )  # (B, T, H, Vd)
+            scores = None
+        else:
+            mask = merge_masks(
+                query,
+                key_length,
+                padding_mask=padding_mask,
+                attention_mask=attention_mask,
+                query_mask=query_mask,
+                key_mask=key_mask,
+                use_causal_mask=use_causal_mask,
+                causal_start_index=start_index,
+            )
+            if self.window is not None:
+                query_length = q.shape[1] or ops.shape(q)[1]
+                near = local.band(
+                    query_length,
+                    key_length,
+                    self.window,
+                    use_causal_mask,
+                    start_index,
+                )  # (1, T, S)
+                mask = near if mask is None else ops.logical_and(mask, near)
+            context, scores = self._attend(
+                q, k, v, mask, training, return_attention_scores
+            )  # context: (B, T, H, Vd)
 
         output = self._output_projection(context)  # (B, T, output_dim)
 
@@ -319,17 +443,93 @@ class MultiHeadAttention(keras.layers.Layer):
             results += (cache,)
         return results[0] if len(results) == 1 else results
 
+    def _blocks_apply(self, q, k, attention_mask, cache, return_scores):
+        """Whether `window` attention runs block by block: self-aligned
+        queries and keys of one length, longer than three windows (below
+        that a block's 3 r keys are no fewer than all of them), and nothing
+        that needs the full `(T, S)` layout."""
+        if self.window is None or cache is not None or return_scores:
+            return False
+        if attention_mask is not None:
+            return False
+        length, key_length = q.shape[1], k.shape[1]
+        if length is None or key_length is None:
+            return False
+        return length == key_length and length > 3 * self.window
+
+    def _attend_locally(
+        self,
+        q,
+        k,
+        v,
+        padding_mask,
+        query_mask,
+        key_mask,
+        use_causal_mask,
+        training,
+    ):
+        """`window` attention over blocks of `window` queries, each against
+        its `3 * window` (causal: `2 * window`) neighbouring keys, the
+        blocks folded into the batch axis (`_local_attention`)."""
+        window, length = self.window, q.shape[1]
+        key_keep = padding_mask if padding_mask is not None else key_mask
+        if padding_mask is not None:
+            query_mask = None  # an explicit mask wins over implicit ones
+        if padding_mask is not None:
+            check_mask_shape("padding_mask", padding_mask, (q.shape[0], length))
+        near = ops.convert_to_tensor(
+            local.block_band(window, use_causal_mask)[None]
+        )  # (1, r, 3r)
+        if key_keep is None:
+            key_keep = ops.ones(ops.shape(k)[:2], dtype="bool")
+        valid = local.block_keys(
+            ops.cast(key_keep, "bool"), window, use_causal_mask
+        )  # (B * n, 3r): False past either end
+        mask = ops.logical_and(near, valid[:, None, :])  # (B * n, r, 3r)
+        context, _ = self._attend(
+            local.block_queries(q, window),  # (B * n, r, H, Kd)
+            local.block_keys(k, window, use_causal_mask),  # (B * n, 3r, ...)
+            local.block_keys(v, window, use_causal_mask),
+            mask,
+            training,
+            False,
+        )  # (B * n, r, H, Vd)
+        context = local.unblock(context, length)  # (B, T, H, Vd)
+        if query_mask is not None:
+            keep = ops.cast(query_mask, context.dtype)[:, :, None, None]
+            context = context * keep
+        return context
+
+    def _scores(self, q, k):
+        """The attention logits `(B, H, T, S)` of projected queries
+        `(B, T, H, Kd)` and keys `(B, S, H, Kd)`, in float32 where the
+        compute dtype is float16 (q.k can pass 65504 there)."""
+        if _overflows(q.dtype):
+            q, k = ops.cast(q, "float32"), ops.cast(k, "float32")
+        if self.score == "additive":
+            # v^T tanh(q + k) per head: (B, T, 1, H, Kd) + (B, 1, S, H, Kd).
+            hidden = ops.tanh(q[:, :, None] + k[:, None])  # (B, T, S, H, Kd)
+            vector = ops.cast(self.score_vector, hidden.dtype)
+            return ops.einsum("btshd,hd->bhts", hidden, vector)
+        if self.score == "scaled_dot":
+            q = q * ops.cast(1.0 / math.sqrt(q.shape[-1]), q.dtype)
+        elif self.score == "general":
+            kernel = ops.cast(self.score_kernel, q.dtype)
+            q = ops.einsum("bthd,hde->bthe", q, kernel)  # q^T W
+        return ops.einsum("bthd,bshd->bhts", q, k)  # (B, H, T, S)
+
     def _attend(self, q, k, v, mask, training, return_scores):
-        """Scaled dot-product attention over heads.
+        """Attention over heads with the layer's score.
 
         q: (B, T, H, Kd), k: (B, S, H, Kd), v: (B, S, H, Vd), mask:
-        boolean (B|1, T, S) or None. Returns ((B, T, H, Vd), scores or None).
+        boolean (B|1, T, S) or None. Returns ((B, T, H, Vd), weights or
+        None).
         """
-        scale = 1.0 / math.sqrt(q.shape[-1])
         dropout_active = self.dropout > 0 and bool(training)
         same_head_dims = q.shape[-1] == v.shape[-1]  # the fused op needs it
         dtype = q.dtype  # the compute dtype, which the context comes back in
-        if not return_scores and not dropout_active and same_head_dims:
+        plain = self.score == "scaled_dot" and self.hard is None
+        if plain and not (return_scores or dropout_active) and same_head_dims:
             # The backends' fused kernel (cuDNN flash attention on GPUs
             # where available). Fully masked rows come back as a uniform
             # average there, so they are zeroed explicitly.
@@ -337,7 +537,7 @@ class MultiHeadAttention(keras.layers.Layer):
             if _overflows(dtype):
                 q, k, v = (ops.cast(t, "float32") for t in (q, k, v))
             context = ops.dot_product_attention(
-                q, k, v, mask=mask4, scale=scale
+                q, k, v, mask=mask4, scale=1.0 / math.sqrt(q.shape[-1])
             )
             context = ops.cast(context, dtype)
             if mask is not None:
@@ -347,19 +547,51 @@ class MultiHeadAttention(keras.layers.Layer):
                 )
             return context, None
 
-        if _overflows(dtype):
-            q, k = ops.cast(q, "float32"), ops.cast(k, "float32")
-        q = q * ops.cast(scale, q.dtype)
-        scores = ops.einsum("bthd,bshd->bhts", q, k)  # (B, H, T, S)
         # The softmax runs in float32 under mixed precision.
-        probs = masked_softmax(
-            ops.cast(scores, "float32"),
-            None if mask is None else mask[:, None, :, :],
-        )
+        scores = ops.cast(self._scores(q, k), "float32")  # (B, H, T, S)
+        mask4 = None if mask is None else mask[:, None, :, :]
+        if self.hard is None:
+            probs = masked_softmax(scores, mask4)
+        else:
+            probs = self._hard_weights(scores, mask4, training)
         probs = ops.cast(probs, dtype)
         dropped = self._dropout_layer(probs, training=training)
         context = ops.einsum("bhts,bshd->bthd", dropped, v)  # (B, T, H, Vd)
         return context, probs
+
+    def _hard_weights(self, scores, mask, training):
+        """One-hot weights on one allowed key per query (zeros for a row
+        with none); in training, with the softmax's gradient."""
+        if self.hard == "sample":
+            # Gumbel-max: argmax(scores + g), g ~ Gumbel(0, 1), is a draw
+            # from softmax(scores).
+            uniform = keras.random.uniform(
+                ops.shape(scores),
+                minval=1e-20,
+                maxval=1.0,
+                seed=self._seed_generator,
+            )
+            scores = scores - ops.log(-ops.log(uniform))
+        soft = masked_softmax(scores, mask)  # (B, H, T, S)
+        if mask is None:
+            allowed = scores
+            has_key = None
+        else:
+            mask = ops.broadcast_to(mask, ops.shape(scores))
+            lowest = ops.min(scores, axis=-1, keepdims=True) - 1.0
+            allowed = ops.where(mask, scores, lowest)
+            has_key = ops.any(mask, axis=-1, keepdims=True)
+        chosen = ops.one_hot(
+            ops.argmax(allowed, axis=-1),
+            scores.shape[-1] or ops.shape(scores)[-1],
+        )
+        if has_key is not None:
+            chosen = chosen * ops.cast(has_key, chosen.dtype)
+        if not training:
+            return chosen
+        # Straight-through: the forward value is `chosen`, the gradient
+        # the soft weights'.
+        return soft + ops.stop_gradient(chosen - soft)
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
         self._check_shapes(query_shape, value_shape, key_shape)
@@ -384,6 +616,10 @@ class MultiHeadAttention(keras.layers.Layer):
                 "bias_initializer": keras.initializers.serialize(
                     self.bias_initializer
                 ),
+                "score": self.score,
+                "window": self.window,
+                "hard": self.hard,
+                "seed": self.seed,
             }
         )
         return config

@@ -23,6 +23,9 @@ class MultiHeadSelfAttention(MultiHeadAttention):
         kernel_initializer: kernel initializer. Defaults to
             `"glorot_uniform"`.
         bias_initializer: bias initializer. Defaults to `"zeros"`.
+        score, window, hard, seed: the attention variant, as in
+            `MultiHeadAttention` (scoring function, local attention, hard
+            attention and its seed).
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:

@@ -29,6 +29,10 @@ class TransformerDecoder(TransformerBlock):
             `"glorot_uniform"`.
         bias_initializer: bias initializer. Defaults to `"zeros"`.
         normalize_first: bool. Pre-norm when True. Defaults to False.
+        score, window, hard: the attention variant of both attention
+            sublayers, as in `MultiHeadAttention` (`window` restricts the
+            self-attention only: source and target positions do not
+            align). Defaults to `"scaled_dot"`, None and None.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -99,7 +103,7 @@ class TransformerDecoder(TransformerBlock):
                 "(batch, source_length, hidden)",
             )
             self.cross_attention = self._attention(
-                "cross_attention", dec, encoder_sequence_shape
+                "cross_attention", dec, encoder_sequence_shape, local=False
             )
             self.cross_attention_layer_norm = self._layer_norm(
                 "cross_attention_layer_norm", dec

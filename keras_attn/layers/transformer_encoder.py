@@ -27,6 +27,10 @@ class TransformerEncoder(TransformerBlock):
             `"glorot_uniform"`.
         bias_initializer: bias initializer. Defaults to `"zeros"`.
         normalize_first: bool. Pre-norm when True. Defaults to False.
+        score, window, hard: the attention variant of every attention
+            sublayer, as in `MultiHeadAttention` (scoring function, local
+            attention within `window` positions, hard attention). Defaults
+            to `"scaled_dot"`, None and None.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
