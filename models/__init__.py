@@ -42,6 +42,10 @@ from keras_attn.models.bert import bert_text_classifier
 from keras_attn.models.bert import load_bert
 from keras_attn.models.bert import load_bert_preprocessor
 from keras_attn.models.keras_hub_conversion import from_keras_hub
+from keras_attn.models.rnn import RNN_TRANSLATOR_PRESETS
+from keras_attn.models.rnn import RNNTranslator
+from keras_attn.models.rnn import rnn_translator
+from keras_attn.models.rnn import translation_alignment
 from keras_attn.models.tagger import TokenClassifier
 from keras_attn.models.tagger import bert_token_classifier
 from keras_attn.models.tasks import load_task
@@ -100,6 +104,10 @@ __all__ = [
     "SentenceEmbedder",
     "TextClassifier",
     "TokenClassifier",
+    "RNN_TRANSLATOR_PRESETS",
+    "RNNTranslator",
+    "rnn_translator",
+    "translation_alignment",
     "beam_search",
     "greedy_decode",
     "TRANSLATOR_PRESETS",

@@ -20,9 +20,41 @@ from keras import ops
 from keras_attn.models.translator.parts import PAD_ID as _PAD
 from keras_attn.models.translator.parts import TranslatorParts
 
-__all__ = ["beam_search", "greedy_decode", "greedy_tokens", "length_penalty"]
+__all__ = [
+    "beam_search",
+    "greedy_decode",
+    "greedy_tokens",
+    "length_penalty",
+    "translator_parts",
+]
 
 _NEG_INF = float("-inf")
+
+
+def translator_parts(model):
+    """The decoding parts of a translator model.
+
+    A `TransformerTranslator` (or a translator saved by an older
+    keras-attn) gives its `TranslatorParts`; a model of another family
+    whose `parts` have the same methods (`encode`, `cross_caches`,
+    `empty_cache`, `decode_step`, `full_logits`, `vocabulary_size`,
+    `source_table`, `target_table`; the RNN translator's
+    `RNNTranslatorParts`) gives those, so the decoders run it alike.
+
+    Example:
+
+    >>> model = transformer_translator("translator_tiny", vocabulary_size=30)
+    >>> type(translator_parts(model)).__name__
+    'TranslatorParts'
+    """
+    own = getattr(model, "parts", None)
+    if (
+        own is not None
+        and not isinstance(own, TranslatorParts)
+        and callable(getattr(own, "decode_step", None))
+    ):
+        return own
+    return TranslatorParts(model)
 
 
 def _log_probs(logits, start_id):
@@ -48,7 +80,7 @@ def _check(model, encoder_token_ids, max_length, start_id, end_id):
         raise ValueError(
             f"`max_length` must be a positive int; received {max_length!r}."
         )
-    parts = TranslatorParts(model)
+    parts = translator_parts(model)
     for name, value in (("start_id", start_id), ("end_id", end_id)):
         if not isinstance(value, int) or not 0 < value < parts.vocabulary_size:
             raise ValueError(

@@ -18,7 +18,6 @@ from keras_attn._keras_file import load_keras_file
 from keras_attn.errors import CorruptModelError
 from keras_attn.models._common import read_json
 from keras_attn.models.translator import decoding
-from keras_attn.models.translator.parts import TranslatorParts
 
 # compute_sentence_piece_proto fixes these ids.
 PAD_ID, UNKNOWN_ID, START_ID, END_ID = 0, 1, 2, 3
@@ -105,7 +104,7 @@ class Translator:
     `translator.json`.
 
     Args:
-        model: a model from `transformer_translator`.
+        model: a model from `transformer_translator` or `rnn_translator`.
         source_tokenizer: a keras-hub `SentencePieceTokenizer` from
             `train_translation_tokenizer`.
         target_tokenizer: the same for the target language; None (the
@@ -147,7 +146,7 @@ class Translator:
                 )
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
-        parts = TranslatorParts(model)
+        parts = decoding.translator_parts(model)
         for side, tokenizer, table in (
             ("source", self.source_tokenizer, parts.source_table),
             ("target", self.target_tokenizer, parts.target_table),
