@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_attn import _compat
+from keras_attn.export import _variant_forms
 from keras_attn.export._forms import reshape
 from keras_attn.export._forms import shape_of
 from keras_attn.layers._masking import check_mask_shape
@@ -163,7 +164,12 @@ def attention(
     """`MultiHeadAttention` at inference without a cache: the explicit
     softmax path of `MultiHeadAttention._attend` (Keras's fused kernel
     traces a LOGICAL_AND with a constant the size of the scores and a
-    SELECT_V2), with the target's masked softmax."""
+    SELECT_V2), with the target's masked softmax, and the layer's
+    `score`, `window` and `hard` in the forms of `_variant_forms` (the
+    default scaled dot-product traces the ops it always did). `window`
+    attention runs in blocks where the layer's does
+    (`MultiHeadAttention._blocks_apply`), else with the band as a
+    keep-factor."""
     if cache is not None:
         return layer(
             query,
@@ -182,11 +188,23 @@ def attention(
         key = value
     k = layer._project(key, layer.key_kernel, layer.key_bias)
     v = layer._project(value, layer.value_kernel, layer.value_bias)
-    if lower.target == "int8":
-        q = layer._project(query, layer.query_kernel, layer.query_bias)
-    else:
-        q = _scaled_query(layer, query, k.dtype)  # q / sqrt(Kd)
+    q = _query(lower, layer, query, k.dtype)
     # q: (B, T, H, Kd), k: (B, S, H, Kd), v: (B, S, H, Vd)
+    if layer.window is not None and layer._blocks_apply(
+        q, k, attention_mask, None, return_attention_scores
+    ):
+        context = _attend_locally(
+            lower,
+            layer,
+            q,
+            k,
+            v,
+            padding_mask=padding_mask,
+            query_mask=query_mask,
+            key_mask=key_mask,
+            use_causal_mask=use_causal_mask,
+        )  # (B, T, H, Vd)
+        return layer._output_projection(context)
     keep = keep_factors(
         query,
         k.shape[1],
@@ -196,37 +214,111 @@ def attention(
         key_mask=key_mask,
         use_causal_mask=use_causal_mask,
     )  # (B|1, 1, T|1, S) or None
-    dtype = q.dtype
-    if _overflows(dtype):
-        q, k = ops.cast(q, "float32"), ops.cast(k, "float32")
-    if lower.target == "int8":
+    if layer.window is not None:
+        band = _variant_forms.band_keep(
+            layer, q.shape[1], k.shape[1], use_causal_mask
+        )  # (1, 1, T, S)
+        keep = band if keep is None else keep * band
+    context, probs = _attend(
+        lower, layer, q, k, v, keep, return_attention_scores
+    )  # (B, T, H, Vd), (B, H, T, S)
+    output = layer._output_projection(context)  # (B, T, output_dim)
+    if return_attention_scores:
+        return output, probs
+    return output
+
+
+def _query(lower, layer, query, dtype):
+    """The projected query `(B, T, H, Kd)` as `_logits` takes it: divided
+    by `sqrt(Kd)` in its weights for scaled dot-product in float files,
+    times the `"general"` score's `W` in its weights."""
+    if layer.score == "general":
+        return _variant_forms.general_query(layer, query, dtype)
+    if layer.score == "scaled_dot" and lower.target != "int8":
+        return _scaled_query(layer, query, dtype)  # q / sqrt(Kd)
+    return layer._project(query, layer.query_kernel, layer.query_bias)
+
+
+def _logits(lower, layer, q, k):
+    """The attention logits `(B, H, T, S)` of `_query`'s `q` and `k`."""
+    if layer.score == "additive":
+        return _variant_forms.additive_logits(layer, q, k)
+    if lower.target == "int8" and layer.score == "scaled_dot":
         # q scaled first, as Keras does: the product's int8 range is then
         # the scores' own (one rounding fewer than a MUL after it).
         scale = ops.cast(1.0 / math.sqrt(q.shape[-1]), q.dtype)
-        scores = ops.einsum("bthd,bshd->bhts", q * scale, k)  # (B, H, T, S)
-        probs = softmax_integer(ops.cast(scores, "float32"), keep)
+        q = q * scale
+    return ops.einsum("bthd,bshd->bhts", q, k)  # (B, H, T, S)
+
+
+def _attend(lower, layer, q, k, v, keep, return_scores):
+    """`(context (B, T, H, Vd), weights (B, H, T, S))` with the
+    float keep-factor `keep` `(B|1, 1, T|1, S)` or None."""
+    dtype = q.dtype
+    if _overflows(dtype):
+        q, k = ops.cast(q, "float32"), ops.cast(k, "float32")
+    scores = ops.cast(_logits(lower, layer, q, k), "float32")
+    if layer.hard is not None:
+        probs = _variant_forms.hard_weights(layer, scores, keep)
+    elif lower.target == "int8":
+        probs = softmax_integer(scores, keep)
     else:
-        scores = ops.einsum("bthd,bshd->bhts", q, k)  # (B, H, T, S)
         # A keep-factor of keys alone zeroes the values of masked keys
         # (S rows) instead of their weights (T x S per head): the same
         # context, fully masked rows included, in a smaller multiply.
         on_values = (
-            keep is not None
-            and keep.shape[2] == 1
-            and not return_attention_scores
+            keep is not None and keep.shape[2] == 1 and not return_scores
         )
         probs = softmax_float(
-            ops.cast(scores, "float32"), keep, zero_masked=not on_values
+            scores, keep, zero_masked=not on_values
         )  # (B, H, T, S)
         if on_values:
             shape = shape_of(keep)  # (B|1, 1, 1, S)
             v = v * ops.cast(reshape(keep, [shape[0], shape[3], 1, 1]), v.dtype)
     probs = ops.cast(probs, dtype)
     context = ops.einsum("bhts,bshd->bthd", probs, v)  # (B, T, H, Vd)
-    output = layer._output_projection(context)  # (B, T, output_dim)
-    if return_attention_scores:
-        return output, probs
-    return output
+    return context, probs
+
+
+def _attend_locally(
+    lower,
+    layer,
+    q,
+    k,
+    v,
+    padding_mask,
+    query_mask,
+    key_mask,
+    use_causal_mask,
+):
+    """`MultiHeadAttention._attend_locally`: blocks of `window` queries
+    against their `3 window` (causal `2 window`) neighbouring keys, the
+    blocks folded into the batch axis, the band a float keep-factor
+    (`_variant_forms`); `(B, T, H, Vd)`."""
+    window, length = layer.window, q.shape[1]
+    key_keep = padding_mask if padding_mask is not None else key_mask
+    if padding_mask is not None:
+        check_mask_shape("padding_mask", padding_mask, (q.shape[0], length))
+        query_mask = None  # an explicit mask wins over implicit ones
+    if key_keep is None:
+        key_keep = tf.ones(shape_of(k)[:2], "float32")
+    keep = _variant_forms.block_keep(
+        layer, _as_keep(key_keep, "float32"), use_causal_mask
+    )  # (B n, 1, r, 3r)
+    context, _ = _attend(
+        lower,
+        layer,
+        _variant_forms.block_queries(q, window),  # (B n, r, H, Kd)
+        _variant_forms.block_keys(k, window, use_causal_mask),
+        _variant_forms.block_keys(v, window, use_causal_mask),
+        keep,
+        False,
+    )  # (B n, r, H, Vd)
+    context = _variant_forms.unblock(context, length)  # (B, T, H, Vd)
+    if query_mask is not None:
+        keep_rows = _as_keep(query_mask, context.dtype)  # (B, T)
+        context = context * reshape(keep_rows, shape_of(keep_rows) + [1, 1])
+    return context
 
 
 def self_attention(lower, layer, inputs, **kwargs):
