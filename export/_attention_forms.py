@@ -254,6 +254,15 @@ def _logits(lower, layer, q, k):
 def _attend(lower, layer, q, k, v, keep, return_scores):
     """`(context (B, T, H, Vd), weights (B, H, T, S))` with the
     float keep-factor `keep` `(B|1, 1, T|1, S)` or None."""
+    if lower.target == "int8" and layer.hard == "sample":
+        raise ValueError(
+            f"Layer {layer.name!r} (hard='sample') cannot be exported to a "
+            "full-int8 file: its Gumbel noise, -log(-log(u)) of uniform "
+            "draws, would be quantized to int8 (256 levels of u on one "
+            "calibrated range, which cuts the noise's tails and biases "
+            "the draws). Export it in float32, float16 or dynamic_int8, "
+            "or use hard='argmax'; received quantization='int8'."
+        )
     dtype = q.dtype
     if _overflows(dtype):
         q, k = ops.cast(q, "float32"), ops.cast(k, "float32")

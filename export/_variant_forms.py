@@ -17,10 +17,11 @@ attention form that puts them together is
   flattened into the last axis (rank <= 4), the blocks folded into the
   batch axis, with the band as a float keep-factor constant: no
   MATRIX_BAND_PART, no gathers;
-- `hard="argmax"` is ARG_MAX and ONE_HOT over the scores with masked
-  keys put below the row's smallest score (the layer's choice, ties to
-  the first key as `argmax` breaks them); `hard="sample"` adds Gumbel
-  noise from RANDOM_UNIFORM first (new draws on every call of the file).
+- `hard="argmax"` compares the scores with the row maximum, masked
+  keys put below the row's smallest score, ties to the first key as the
+  layer's `argmax` breaks them (`hard_weights` says why not ARG_MAX and
+  ONE_HOT); `hard="sample"` adds Gumbel noise from RANDOM_UNIFORM first
+  (new draws on every call of the file).
 """
 
 import numpy as np
@@ -78,11 +79,17 @@ def hard_weights(layer, scores, keep):
     (`"sample"`: Gumbel-max), rows with no allowed key zero. `keep`: the
     float keep-factor `(B|1, 1, T|1, S)` or None.
 
-    ARG_MAX then ONE_HOT, as the layer does: ties go to the first key,
-    as `argmax` breaks them (comparisons with the row maximum would mark
-    every tied key). A masked key gets the row's smallest score minus 1,
-    with `scores * keep + lowest * (1 - keep)`, which leaves allowed
-    scores exactly as they are (no SELECT_V2)."""
+    Comparisons with the row maximum, in float: `hit` marks the keys at
+    the maximum, and of those the first is kept (each hit weighted by
+    `S - s`, and compared with that row's maximum), so ties go to the
+    first key, as the layer's `argmax` breaks them. ARG_MAX and ONE_HOT
+    would say the same on the CPU, but LiteRT 2.3's GPU accelerator
+    took them and gave other keys (0.86 off in float32), and Qualcomm's
+    compiler left one of them on the CPU (two partitions). A masked key
+    gets the row's smallest score minus 1, with `scores * keep + lowest
+    * (1 - keep)`, which leaves allowed scores exactly as they are (no
+    SELECT_V2). The first-key weights are exact integers in float16 up
+    to 2048 keys."""
     if layer.hard == "sample":
         shape = shape_of(scores)
         if not all(isinstance(size, int) for size in shape):
@@ -95,11 +102,12 @@ def hard_weights(layer, scores, keep):
     if keep is not None:
         lowest = tf.reduce_min(scores, axis=-1, keepdims=True) - 1.0
         allowed = scores * keep + lowest * (1.0 - keep)
-    chosen = tf.one_hot(
-        tf.argmax(allowed, axis=-1, output_type=tf.int32),
-        scores.shape[-1],
-        dtype=scores.dtype,
-    )
+    top = tf.reduce_max(allowed, axis=-1, keepdims=True)
+    hit = tf.cast(allowed >= top, scores.dtype)  # (B, H, T, S)
+    first = np.arange(scores.shape[-1], 0, -1).astype("float32")  # S..1
+    ranked = hit * tf.constant(first, scores.dtype)
+    best = tf.reduce_max(ranked, axis=-1, keepdims=True)
+    chosen = tf.cast(ranked >= best, scores.dtype)
     if keep is not None:
         chosen = chosen * tf.reduce_max(keep, axis=-1, keepdims=True)
     return chosen
