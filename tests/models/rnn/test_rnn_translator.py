@@ -291,6 +291,18 @@ def test_alignment_of_a_translation(text_translator):
     assert len(source) == len(tokenizer.tokenize("one two three"))
 
 
+def test_alignment_drawing(text_translator, tmp_path):
+    pytest.importorskip("matplotlib")
+    from keras_attn.models.rnn import draw_alignment
+
+    path = tmp_path / "alignment.png"
+    source, target, weights = draw_alignment(text_translator, "four five", path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert weights.shape == (len(target), len(source))
+    with pytest.raises(TypeError, match="one str"):
+        draw_alignment(text_translator, ["four five"], path)
+
+
 def test_on_device_greedy_loop_equals_keras(spread_model, tmp_path):
     from keras_attn.export import translator_to_tflite
 
