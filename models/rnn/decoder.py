@@ -141,6 +141,8 @@ class AdditiveAttentionDecoder(keras.layers.Layer):
             precomputed `cache`) and `s_0` `(batch, units)`.
         """
         call = call or _direct
+        # The attention's own projections, as
+        # `TransformerDecoder.compute_cross_attention_cache` takes them.
         attention = self.attention
         keys = attention._project(
             annotations, attention.key_kernel, attention.key_bias
