@@ -171,9 +171,10 @@ def _sentiment_tsv(path, count, seed):
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sentiment_tsv():
-    """Writes a label<TAB>sentence file that a tiny BERT can learn."""
+    """Writes a label<TAB>sentence file that a tiny BERT can learn (a
+    function of no state: module fixtures may use it too)."""
     return _sentiment_tsv
 
 
@@ -188,7 +189,7 @@ def _swap_pairs_tsv(path):
     return pairs, path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def swap_pairs_tsv():
     """Writes a tiny translation task: `(pairs, path)`."""
     return _swap_pairs_tsv

@@ -1,4 +1,10 @@
-"""`keras-attn train`: each job at a tiny size, and what it writes."""
+"""`keras-attn train`: each job at a tiny size, and what it writes; then
+`keras-attn predict` on those run folders.
+
+The text-classifier, translator and ViT runs are module fixtures, each
+trained once for the checks of what train wrote and for predict's
+(`tests/test_predict.py` checks predict on MediaPipe files).
+"""
 
 import csv
 import json
@@ -7,8 +13,12 @@ import keras
 import numpy as np
 import pytest
 import sacrebleu
+from test_predict import far_apart
+from test_predict import run_predict
+from test_predict import smooth
 
 from keras_attn import cli
+from keras_attn.export.predict import softmax
 
 
 def read_predictions(path):
@@ -43,12 +53,14 @@ def users_columns(path):
     return path
 
 
-@pytest.mark.slow
-def test_text_classifier_from_scratch(tmp_path, sentiment_tsv):
-    # The user's own column names and class names (issue 21).
-    train = users_columns(sentiment_tsv(tmp_path / "train.tsv", 160, seed=0))
-    held_out = users_columns(sentiment_tsv(tmp_path / "eval.tsv", 40, seed=1))
-    output = tmp_path / "run"
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory, sentiment_tsv):
+    """A text-classifier run on the user's own column names and class
+    names (issue 21): `(run folder, held-out file)`."""
+    folder = tmp_path_factory.mktemp("text")
+    train = users_columns(sentiment_tsv(folder / "train.tsv", 160, seed=0))
+    held_out = users_columns(sentiment_tsv(folder / "eval.tsv", 40, seed=1))
+    output = folder / "run"
     code = cli.main(
         ["train", "text-classifier", "--train", str(train)]
         + ["--eval", str(held_out), "--output", str(output)]
@@ -58,6 +70,12 @@ def test_text_classifier_from_scratch(tmp_path, sentiment_tsv):
         + COMMON
     )
     assert code == 0
+    return output, held_out
+
+
+@pytest.mark.slow
+def test_text_classifier_from_scratch(text_run):
+    output, held_out = text_run
     assert_run_folder(output, 4)
     classes = json.loads((output / "classes.json").read_text())
     assert classes == ["neg", "pos"]  # sorted names, index = output
@@ -85,16 +103,24 @@ def test_text_classifier_from_scratch(tmp_path, sentiment_tsv):
     ]
 
 
-@pytest.mark.slow
-def test_translator_writes_bleu_of_its_predictions(tmp_path, swap_pairs_tsv):
-    pairs, train = swap_pairs_tsv(tmp_path / "pairs.tsv")
-    output = tmp_path / "run"
+@pytest.fixture(scope="module")
+def translator_run(tmp_path_factory, swap_pairs_tsv):
+    """A translator run on 20 swapped pairs: `(pairs, run folder)`."""
+    folder = tmp_path_factory.mktemp("translator")
+    pairs, train = swap_pairs_tsv(folder / "pairs.tsv")
+    output = folder / "run"
     code = cli.main(
         ["train", "translator", "--train", str(train), "--output", str(output)]
         + ["--epochs", "2", "--vocabulary-size", "30", "--max-length", "8"]
         + COMMON
     )
     assert code == 0
+    return pairs, output
+
+
+@pytest.mark.slow
+def test_translator_writes_bleu_of_its_predictions(translator_run):
+    pairs, output = translator_run
     assert_run_folder(output, 2)
     rows = read_predictions(output / "eval_predictions.tsv")
     assert len(rows) == 2  # a tenth of 20 pairs held out
@@ -107,23 +133,32 @@ def test_translator_writes_bleu_of_its_predictions(tmp_path, swap_pairs_tsv):
     }
 
 
-@pytest.mark.slow
-def test_vit_on_an_image_folder(tmp_path):
+@pytest.fixture(scope="module")
+def vit_run(tmp_path_factory):
+    """A ViT run on a folder of 16x16 dark and light images, 12 of each:
+    `(image folder, run folder)`."""
     rng = np.random.default_rng(0)
-    folder = tmp_path / "images"
+    root = tmp_path_factory.mktemp("vit")
+    folder = root / "images"
     for name, level in (("dark", 40), ("light", 215)):
         (folder / name).mkdir(parents=True)
         for index in range(12):
             noise = rng.integers(-30, 30, size=(16, 16, 3))
             pixels = np.clip(level + noise, 0, 255).astype("uint8")
             keras.utils.save_img(folder / name / f"{index}.png", pixels)
-    output = tmp_path / "run"
+    output = root / "run"
     code = cli.main(
         ["train", "vit", "--dataset", str(folder), "--output", str(output)]
         + ["--image-size", "16", "--epochs", "2"]
         + COMMON
     )
     assert code == 0
+    return folder, output
+
+
+@pytest.mark.slow
+def test_vit_on_an_image_folder(vit_run):
+    folder, output = vit_run
     assert_run_folder(output, 2)
     assert json.loads((output / "classes.json").read_text()) == [
         "dark",
@@ -186,3 +221,118 @@ def test_vit_on_cifar10_through_tfds(tmp_path):
     assert {r[1] for r in rows} <= set(names)
     model = keras.saving.load_model(output / "model.keras")
     assert model.input_shape == (None, 32, 32, 3)
+
+
+# -- `keras-attn predict` on these run folders ---------------------------------
+# (tests/test_predict.py checks predict on MediaPipe files; these use the
+# runs above, so each job trains once for both.)
+
+
+def predict_json(capsys, *arguments):
+    assert cli.main(["predict", *map(str, arguments), "--json"]) == 0
+    return [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+
+
+@pytest.mark.slow
+def test_predict_on_a_text_classifier_run(text_run, capsys):
+    """Against the run's functional model.keras and its vocabulary put
+    together by hand, as before tasks (no `load_task`)."""
+    import keras_attn.models as models
+
+    run, _ = text_run
+    texts = ["the film was great", "the film was dull", "awful", "Good!"]
+    records = predict_json(capsys, run, *texts)
+    classes = json.loads((run / "classes.json").read_text())
+    model = keras.saving.load_model(run / "model.keras")
+    preprocessor = models.load_bert_preprocessor(run, 16)
+    expected = softmax(model.predict(preprocessor(texts), verbose=0))
+    assert classes == ["neg", "pos"]
+    assert [record["input"] for record in records] == texts
+    for record, row in zip(records, expected, strict=True):
+        scores = {item["label"]: item["score"] for item in record["labels"]}
+        got = np.array([scores[name] for name in classes])
+        assert np.max(np.abs(got - row)) <= 1e-5
+    # It learned: the two negative texts are further from "pos" than the
+    # two positive ones, by a margin (the bar can fail).
+    negative, positive = expected[[1, 2], 0], expected[[0, 3], 0]
+    assert negative.min() - positive.max() > 0.1, expected
+
+
+@pytest.mark.slow
+def test_predict_on_an_image_run(vit_run, tmp_path, capsys):
+    """Against the run's functional model.keras on the pixels / 255, and
+    on the image resized by TensorFlow's bilinear resize (keras-hub's
+    converter is that resize)."""
+    import tensorflow as tf
+
+    _, run = vit_run
+    rng = np.random.default_rng(2)
+    images = [
+        rng.integers(0, 256, (16, 16, 3), dtype=np.uint8),
+        np.full((16, 16, 3), 30, np.uint8),
+        np.full((16, 16, 3), 220, np.uint8),
+        smooth(24, 20),
+    ]
+    paths = []
+    for index, image in enumerate(images):
+        paths.append(tmp_path / f"image{index}.png")
+        keras.utils.save_img(paths[-1], image, scale=False)
+    records = predict_json(capsys, run, *paths)
+    model = keras.saving.load_model(run / "model.keras")
+    pixels = [
+        np.asarray(tf.image.resize(image.astype("float32"), (16, 16)))
+        for image in images
+    ]
+    logits = model.predict(np.stack(pixels) / 255, verbose=0)
+    expected = softmax(logits)
+    for record, path, row in zip(records, paths, expected, strict=True):
+        assert record["input"] == str(path)
+        scores = {item["label"]: item["score"] for item in record["labels"]}
+        got = np.array([scores["dark"], scores["light"]])
+        assert np.max(np.abs(got - row)) <= 1e-5, path.name
+    assert far_apart(logits) > 1e-3
+    # The default line: the best label only.
+    assert cli.main(["predict", str(run), str(paths[2])]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    best = ["dark", "light"][int(np.argmax(expected[2]))]
+    assert line == f"{best} {expected[2].max():.4f}  {paths[2]}"
+
+
+@pytest.mark.slow
+def test_predict_translates_with_a_translator_run(translator_run, capsys):
+    """Against the translations the training job wrote for its held-out
+    sentences (greedy decoding of the model in memory)."""
+    _, run = translator_run
+    rows = read_predictions(run / "eval_predictions.tsv")
+    sources = [row[0] for row in rows]
+    assert cli.main(["predict", str(run), *sources]) == 0
+    printed = capsys.readouterr().out.split("\n")[:-1]
+    assert [" ".join(line.split()) for line in printed] == [
+        row[2] for row in rows
+    ]
+    records = predict_json(capsys, run, *sources)
+    assert [r["input"] for r in records] == sources
+    assert [r["translation"] for r in records] == printed
+    code, line = run_predict(capsys, run, sources[0], "--top", "2")
+    assert code == 2 and "argument --top" in line
+
+
+def test_predict_refuses_what_is_no_classifier(
+    text_run, vit_run, tmp_path, capsys
+):
+    (text, _), (_, vit) = text_run, vit_run
+    picture = tmp_path / "cat.png"
+    keras.utils.save_img(picture, smooth(16, 16))
+    code, line = run_predict(capsys, text, picture)
+    assert code == 2 and "classifies text; received the image file" in line
+    code, line = run_predict(capsys, vit, "the film was great")
+    assert code == 2 and "not found; " in line and "classifies images" in line
+    # A .keras file of a plain functional model is no task.
+    code, line = run_predict(capsys, vit / "model.keras", picture)
+    assert code == 2 and "not a task" in line
+    # A folder with model.keras but no task.json (not written by train).
+    folder = tmp_path / "copied"
+    folder.mkdir()
+    (folder / "model.keras").write_bytes((vit / "model.keras").read_bytes())
+    code, line = run_predict(capsys, folder, picture)
+    assert code == 2 and "is not a run folder" in line
