@@ -311,8 +311,13 @@ def _attend_locally(
         query_mask = None  # an explicit mask wins over implicit ones
     if key_keep is None:
         key_keep = tf.ones(shape_of(k)[:2], "float32")
+    # Reshaped to (B, S, 1) before the cast: a float (B, S) mask shared
+    # with a dense attention layer's keep-factor left that layer's MULs
+    # in float32 in a full-int8 file.
+    key_keep = tf.convert_to_tensor(key_keep)
+    key_keep = _as_keep(reshape(key_keep, shape_of(key_keep) + [1]), "float32")
     keep = _variant_forms.block_keep(
-        layer, _as_keep(key_keep, "float32"), use_causal_mask
+        layer, key_keep, use_causal_mask
     )  # (B n, 1, r, 3r)
     context, _ = _attend(
         lower,

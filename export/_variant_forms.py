@@ -163,11 +163,10 @@ def unblock(context, length):
 def block_keep(layer, key_keep, causal):
     """The float keep-factor of the blocks, `(B n, 1, r, 3r | 2r)`: the
     band inside a block (a constant) times the keys that exist and are
-    kept (`key_keep` float `(B, S)`; zero past either end)."""
+    kept (`key_keep` float `(B, S, 1)`, not `(B, S)`: the GPU
+    accelerator pads rank 3 or 4 only; zero past either end)."""
     window = layer.window
     near = local.block_band(window, causal).astype("float32")  # (r, 3r)
-    # Cut as `(B, S, 1)`: the GPU accelerator pads rank 3 or 4 only.
-    keys = reshape(key_keep, shape_of(key_keep) + [1])
-    valid = local.block_keys(keys, window, causal)  # (B n, 3r, 1)
+    valid = local.block_keys(key_keep, window, causal)  # (B n, 3r, 1)
     width = near.shape[1]
     return reshape(valid, [-1, 1, 1, width]) * near[None, None]
