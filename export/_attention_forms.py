@@ -727,3 +727,107 @@ def encoder(
     if return_attention_scores:
         return x, scores
     return x
+
+
+def decoder(
+    lower,
+    layer,
+    decoder_sequence,
+    encoder_sequence=None,
+    decoder_padding_mask=None,
+    decoder_attention_mask=None,
+    encoder_padding_mask=None,
+    encoder_attention_mask=None,
+    self_attention_cache=None,
+    self_attention_cache_update_index=None,
+    cross_attention_cache=None,
+    use_causal_mask=True,
+    return_attention_scores=False,
+    training=None,
+):
+    """`TransformerDecoder` with an attention variant (`score`, `window`
+    or `hard`) at inference without caches: its attentions and layer
+    norms in their lowered forms (the layer's own hard attention traces
+    Keras's `argmax`, whose BitwiseAnd is not a builtin). The default
+    block, and any call with a cache, is the layer's own call, as it
+    always was."""
+    arguments = dict(
+        encoder_sequence=encoder_sequence,
+        decoder_padding_mask=decoder_padding_mask,
+        decoder_attention_mask=decoder_attention_mask,
+        encoder_padding_mask=encoder_padding_mask,
+        encoder_attention_mask=encoder_attention_mask,
+        self_attention_cache=self_attention_cache,
+        self_attention_cache_update_index=self_attention_cache_update_index,
+        cross_attention_cache=cross_attention_cache,
+        use_causal_mask=use_causal_mask,
+        return_attention_scores=return_attention_scores,
+    )
+    plain = (
+        layer.score == "scaled_dot" and layer.window is None and not layer.hard
+    )
+    cached = (
+        self_attention_cache is not None or cross_attention_cache is not None
+    )
+    if plain or cached:
+        return layer(decoder_sequence, **arguments)
+    if (encoder_sequence is None) != (layer.cross_attention is None):
+        return layer(decoder_sequence, **arguments)  # the layer's error
+    if decoder_padding_mask is None and decoder_attention_mask is None:
+        decoder_padding_mask = _compat.get_keras_mask(decoder_sequence)
+    if (
+        encoder_sequence is not None
+        and encoder_padding_mask is None
+        and encoder_attention_mask is None
+    ):
+        encoder_padding_mask = _compat.get_keras_mask(encoder_sequence)
+
+    def sub_block(attention, norm, x, *args, **kwargs):
+        residual = x
+        if layer.normalize_first:
+            x = lower.call(norm, x)
+        attended = lower.call(
+            attention,
+            x,
+            *(args or (x,)),
+            return_attention_scores=return_attention_scores,
+            **kwargs,
+        )
+        scores = None
+        if return_attention_scores:
+            attended, scores = attended
+        x = attended + residual
+        if not layer.normalize_first:
+            x = lower.call(norm, x)
+        return x, scores
+
+    x, self_scores = sub_block(
+        layer.self_attention,
+        layer.self_attention_layer_norm,
+        decoder_sequence,
+        padding_mask=decoder_padding_mask,
+        attention_mask=decoder_attention_mask,
+        use_causal_mask=use_causal_mask,
+    )  # (B, T, D)
+    cross_scores = None
+    if layer.cross_attention is not None:
+        x, cross_scores = sub_block(
+            layer.cross_attention,
+            layer.cross_attention_layer_norm,
+            x,
+            encoder_sequence,
+            padding_mask=encoder_padding_mask,
+            attention_mask=encoder_attention_mask,
+        )
+    residual = x
+    if layer.normalize_first:
+        x = lower.call(layer.feedforward_layer_norm, x)
+    x = lower.call(layer.feedforward_intermediate_dense, x)
+    x = lower.call(layer.feedforward_output_dense, x) + residual
+    if not layer.normalize_first:
+        x = lower.call(layer.feedforward_layer_norm, x)
+    if not return_attention_scores:
+        return x
+    if cross_scores is None:
+        return x, self_scores
+    return x, self_scores, cross_scores

@@ -30,8 +30,9 @@ Targets:
 full-int8 file (the log-mel front end, which takes raw samples);
 `float_scopes` finds them in a model for the converter.
 
-A layer type missing from a table is called as it is. Types match
-exactly: a subclass may compute something else, so it is not lowered.
+A layer type missing from a table is called as it is (and a type in
+`ONLY_VARIANTS` whose attention is the default). Types match exactly: a
+subclass may compute something else, so it is not lowered.
 """
 
 import keras
@@ -49,6 +50,7 @@ FLOAT = {
     layers.MultiHeadAttention: _attention_forms.attention,
     layers.MultiHeadSelfAttention: _attention_forms.self_attention,
     layers.TransformerEncoder: _attention_forms.encoder,
+    layers.TransformerDecoder: _attention_forms.decoder,
     layers.BertPooler: _forms.pooler,
     layers.PatchEmbedding: _forms.patch_embedding,
     MaskedLMHead: _forms.masked_lm_head,
@@ -63,6 +65,22 @@ INT8 = {
 }
 
 TABLES = {"float": FLOAT, "int8": INT8}
+
+# Types lowered only when they use an attention variant (`score`,
+# `window`, `hard`): by default they are their own calls, and files of
+# them stay as they were, tensor names included.
+ONLY_VARIANTS = (layers.TransformerDecoder,)
+
+
+def uses_variant(layer):
+    """Whether `layer`'s attention is not the default scaled
+    dot-product over every key."""
+    return (
+        getattr(layer, "score", "scaled_dot") != "scaled_dot"
+        or getattr(layer, "window", None) is not None
+        or getattr(layer, "hard", None) is not None
+    )
+
 
 # Layers whose operators stay in float32 in a full-int8 file. The log-mel
 # front end takes raw samples: int8 samples keep 48 dB of a clip's range
@@ -139,6 +157,8 @@ class Lowering:
         self.observed_kinds = {}  # extras key -> "residual", "hidden", "norm"
 
     def form(self, layer):
+        if type(layer) in ONLY_VARIANTS and not uses_variant(layer):
+            return None
         return self.table.get(type(layer))
 
     def handler(self, layer):

@@ -129,6 +129,28 @@ def test_encoder_form_passes_the_variant_on(target):
     assert np.max(np.abs(plain(x) - block(x))) > 1e-2
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_decoder_form_passes_the_variant_on(target):
+    # The layer's own hard attention traces Keras's argmax, whose
+    # BitwiseAnd is not a TFLite builtin: the decoder needs its form.
+    block = layers.TransformerDecoder(
+        intermediate_dim=12, num_heads=2, score="additive", window=2
+    )
+    x, encoded = random((2, 7, 8)), random((2, 5, 8))
+    block(x, encoded)
+    randomize(block)
+    kwargs = {
+        "decoder_padding_mask": padding(2, 7, [7, 3]),
+        "encoder_padding_mask": padding(2, 5, [5, 0]),
+        "return_attention_scores": True,
+    }
+    got = lowered(target, block, x, encoded, **kwargs)
+    want = block(x, encoded, **kwargs)
+    assert len(got) == len(want) == 3  # output, self and cross weights
+    for got_part, want_part in zip(got, want, strict=True):
+        close(got_part, want_part, 1e-5)
+
+
 def test_hard_argmax_takes_the_first_best_allowed_key():
     # Ties, a masked key above every allowed one, a fully masked row.
     scores = np.float32(
@@ -189,6 +211,9 @@ def variant_model():
         "encoder": layers.TransformerEncoder(
             intermediate_dim=16, num_heads=2, score="dot", window=2
         )(x, padding_mask=mask),
+        "decoder": layers.TransformerDecoder(
+            intermediate_dim=16, num_heads=2, hard="argmax", window=2
+        )(x, x, decoder_padding_mask=mask),
         # 12 <= 3 * 5: the dense band.
         "hard": layers.MultiHeadSelfAttention(
             num_heads=2, hard="argmax", window=5, name="hard"
@@ -233,7 +258,7 @@ def test_variant_file_equals_keras_and_numpy(variant_file):
     for inputs in (batch(9, 1), batch(0, 2)):  # 0: every key masked
         got = runner(**inputs)
         want = model(inputs)
-        for name in ("local", "local_causal", "encoder", "hard"):
+        for name in ("local", "local_causal", "encoder", "decoder", "hard"):
             close(got[name], want[name], 1e-5)
         pad = inputs["padding_mask"] > 0
         x = inputs["x"]
