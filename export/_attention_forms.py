@@ -4,6 +4,10 @@ blocks (private; the conventions and what the forms avoid are in
 one Transformer block (masked softmax, two-round layer norm, residual
 scales, norm and hidden splits) share their helpers and read best in
 one place: split across modules each would import the others' privates.
+
+The attention variants (`score`, `window`, `hard`) go through the same
+`attention` form; their own pieces (scores, blocks, one-hot choices) are
+in `export/_variant_forms.py`.
 """
 
 import math
