@@ -44,6 +44,12 @@ def _as_keep(mask, dtype):
     return tf.cast(tf.convert_to_tensor(mask), dtype)
 
 
+def _rows(keep):
+    """The batch size of a `(B, L)` mask: an int where known, else a
+    scalar tensor (a second -1 beside the length's would be refused)."""
+    return keep.shape[0] if keep.shape[0] is not None else tf.shape(keep)[0]
+
+
 def keep_factors(
     query,
     key_length,
@@ -66,7 +72,7 @@ def keep_factors(
         if padding_mask is not None:
             check_mask_shape("padding_mask", padding_mask, (batch, key_length))
             keep = _as_keep(padding_mask, dtype)  # (B, S)
-            factors.append(reshape(keep, [keep.shape[0] or -1, 1, 1, -1]))
+            factors.append(reshape(keep, [_rows(keep), 1, 1, -1]))
         if attention_mask is not None:
             check_mask_shape(
                 "attention_mask", attention_mask, (batch, length, key_length)
@@ -77,10 +83,10 @@ def keep_factors(
     else:
         if query_mask is not None:
             keep = _as_keep(query_mask, dtype)  # (B, T)
-            factors.append(reshape(keep, [keep.shape[0] or -1, 1, -1, 1]))
+            factors.append(reshape(keep, [_rows(keep), 1, -1, 1]))
         if key_mask is not None:
             keep = _as_keep(key_mask, dtype)  # (B, S)
-            factors.append(reshape(keep, [keep.shape[0] or -1, 1, 1, -1]))
+            factors.append(reshape(keep, [_rows(keep), 1, 1, -1]))
     if use_causal_mask:
         if not isinstance(length, int) or not isinstance(key_length, int):
             raise ValueError(

@@ -151,6 +151,30 @@ def test_decoder_form_passes_the_variant_on(target):
         close(got_part, want_part, 1e-5)
 
 
+@pytest.mark.parametrize("window", [2, 5], ids=["blocks", "dense band"])
+def test_forms_take_an_unknown_batch(window):
+    # `to_tflite(..., batch_size=None)`: shapes with a None batch.
+    import tensorflow as tf
+
+    x, pad = random((2, 9, 8)), padding(2, 9, [9, 4])
+    layer = layers.MultiHeadSelfAttention(
+        num_heads=2, window=window, hard="argmax"
+    )
+    layer(x)
+    randomize(layer)
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec((None, 9, 8)),
+            tf.TensorSpec((None, 9), tf.bool),
+        ]
+    )
+    def call(inputs, mask):
+        return lowered("float", layer, inputs, padding_mask=mask)
+
+    close(call(x, pad), layer(x, padding_mask=pad), 1e-5)
+
+
 def test_hard_argmax_takes_the_first_best_allowed_key():
     # Ties, a masked key above every allowed one, a fully masked row.
     scores = np.float32(
