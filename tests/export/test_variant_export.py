@@ -167,7 +167,8 @@ def test_forms_take_an_unknown_batch(window):
         input_signature=[
             tf.TensorSpec((None, 9, 8)),
             tf.TensorSpec((None, 9), tf.bool),
-        ]
+        ],
+        autograph=False,
     )
     def call(inputs, mask):
         return lowered("float", layer, inputs, padding_mask=mask)
