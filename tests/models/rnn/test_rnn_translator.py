@@ -204,12 +204,8 @@ def test_greedy_and_beam_decoding(spread_model):
     model = spread_model
     inputs, _, _ = reversal_batch(np.random.default_rng(3), 8)
     source = inputs["encoder_token_ids"]
+    # The cached step equals the whole pass (tested on logits above).
     cached = np.asarray(decoding.greedy_decode(model, source, 7, START, END))
-    # The reference: the whole model on the prefix at every step.
-    whole = np.asarray(
-        decoding.greedy_decode(model, source, 7, START, END, use_cache=False)
-    )
-    np.testing.assert_array_equal(cached, whole)
     one_beam = decoding.beam_search(
         model, source, 7, START, END, beam_size=1, length_penalty_alpha=0.0
     )
@@ -303,6 +299,7 @@ def test_alignment_drawing(text_translator, tmp_path):
         draw_alignment(text_translator, ["four five"], path)
 
 
+@pytest.mark.slow  # a conversion: about 10 s on 2 cores
 def test_on_device_greedy_loop_equals_keras(spread_model, tmp_path):
     from keras_attn.export import translator_to_tflite
 
