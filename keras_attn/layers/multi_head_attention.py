@@ -1,3 +1,10 @@
+"""The multi-head attention layer, with its scoring functions, local
+(windowed) and hard attention. Long because the variants share the
+layer's projections, masks, cache and mixed-precision rules, and each
+is a branch of the one attention step; the block bookkeeping of local
+attention lives in `_local_attention`.
+"""
+
 import math
 
 import keras
@@ -98,11 +105,12 @@ class MultiHeadAttention(keras.layers.Layer):
             attends only to keys `s` with `|t - s| <= window` (with
             `use_causal_mask`, `t - window <= s <= t`): the band of
             `keras.layers.MultiHeadAttention(sliding_window=window + 1)`.
-            When the query and key lengths are equal and no
-            `attention_mask`, cache or scores are asked for, it is computed
-            block by block, with cost and memory growing as
-            `length * 3 * window` instead of `length ** 2`; otherwise as a
-            band mask over full attention (the same numbers). Defaults to
+            When the query and key lengths are equal and over eight
+            windows, and no `attention_mask`, cache or scores are asked
+            for, it is computed block by block, with cost and memory
+            growing as `length * 3 * window` instead of `length ** 2`;
+            otherwise as a band mask over full attention (the same
+            numbers). Defaults to
             None (every key).
         hard: None, `"argmax"` or `"sample"`. Hard attention: each query
             attends to one key, the highest-scoring allowed one
@@ -445,9 +453,9 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def _blocks_apply(self, q, k, attention_mask, cache, return_scores):
         """Whether `window` attention runs block by block: self-aligned
-        queries and keys of one length, longer than three windows (below
-        that a block's 3 r keys are no fewer than all of them), and nothing
-        that needs the full `(T, S)` layout."""
+        queries and keys of one length, longer than
+        `_local_attention.BLOCKS_BEYOND` windows (where blocks start to
+        pay), and nothing that needs the full `(T, S)` layout."""
         if self.window is None or cache is not None or return_scores:
             return False
         if attention_mask is not None:
@@ -455,7 +463,9 @@ class MultiHeadAttention(keras.layers.Layer):
         length, key_length = q.shape[1], k.shape[1]
         if length is None or key_length is None:
             return False
-        return length == key_length and length > 3 * self.window
+        return (
+            length == key_length and length > local.BLOCKS_BEYOND * self.window
+        )
 
     def _attend_locally(
         self,
@@ -581,10 +591,16 @@ class MultiHeadAttention(keras.layers.Layer):
             lowest = ops.min(scores, axis=-1, keepdims=True) - 1.0
             allowed = ops.where(mask, scores, lowest)
             has_key = ops.any(mask, axis=-1, keepdims=True)
-        chosen = ops.one_hot(
-            ops.argmax(allowed, axis=-1),
-            scores.shape[-1] or ops.shape(scores)[-1],
-        )
+        # The first key at the row's maximum, by comparisons rather than
+        # argmax + one_hot (TensorFlow's argmax traces an op that LiteRT
+        # has only in Flex): each key at the maximum is ranked S..1 from
+        # the left, and the highest rank wins.
+        length = scores.shape[-1] or ops.shape(scores)[-1]
+        top = ops.max(allowed, axis=-1, keepdims=True)
+        hit = ops.cast(ops.greater_equal(allowed, top), scores.dtype)
+        ranked = hit * ops.cast(ops.arange(length, 0, -1), scores.dtype)
+        best = ops.max(ranked, axis=-1, keepdims=True)
+        chosen = ops.cast(ops.greater_equal(ranked, best), scores.dtype)
         if has_key is not None:
             chosen = chosen * ops.cast(has_key, chosen.dtype)
         if not training:

@@ -89,9 +89,9 @@ def test_score_forms_match_the_layer_and_numpy(score, hard, target):
     + [(3, causal, "float") for causal in (False, True)],
 )
 def test_window_forms_match_the_layer_and_numpy(window, causal, target):
-    # Length 7 > 3 * 2: the layer computes window 2 in blocks (the last
+    # Length 17 > 8 * 2: the layer computes window 2 in blocks (the last
     # one padded); window 3 with the dense band.
-    length = 7
+    length = 17
     x = random((2, length, 6))
     score = "additive" if window == 2 else "general"
     layer = attention(x, x, score=score, window=window)
@@ -111,10 +111,10 @@ def test_encoder_form_passes_the_variant_on(target):
     block = layers.TransformerEncoder(
         intermediate_dim=12, num_heads=2, score="general", window=1
     )
-    x = random((2, 5, 8))
+    x = random((2, 9, 8))  # 9 > 8 * 1: in blocks
     block(x)
     randomize(block)
-    pad = padding(2, 5, [5, 2])
+    pad = padding(2, 9, [9, 4])
     close(
         lowered(target, block, x, padding_mask=pad),
         block(x, padding_mask=pad),
@@ -156,7 +156,7 @@ def test_forms_take_an_unknown_batch(window):
     # `to_tflite(..., batch_size=None)`: shapes with a None batch.
     import tensorflow as tf
 
-    x, pad = random((2, 9, 8)), padding(2, 9, [9, 4])
+    x, pad = random((2, 17, 8)), padding(2, 17, [17, 4])
     layer = layers.MultiHeadSelfAttention(
         num_heads=2, window=window, hard="argmax"
     )
@@ -165,8 +165,8 @@ def test_forms_take_an_unknown_batch(window):
 
     @tf.function(
         input_signature=[
-            tf.TensorSpec((None, 9, 8)),
-            tf.TensorSpec((None, 9), tf.bool),
+            tf.TensorSpec((None, 17, 8)),
+            tf.TensorSpec((None, 17), tf.bool),
         ],
         autograph=False,
     )
@@ -218,7 +218,7 @@ def test_full_int8_refuses_hard_sample_by_name():
 
 # --- one float32 file ------------------------------------------------------
 
-LENGTH = 12
+LENGTH = 25
 
 
 def variant_model():
@@ -226,7 +226,7 @@ def variant_model():
     x = keras.Input((LENGTH, 8), name="x")
     mask = keras.Input((LENGTH,), name="padding_mask", dtype="int32")
     outputs = {
-        # 12 > 3 * window: computed in blocks.
+        # 25 > 8 * window: computed in blocks.
         "local": layers.MultiHeadSelfAttention(
             num_heads=2, score="additive", window=2, name="local"
         )(x, padding_mask=mask),
@@ -239,7 +239,7 @@ def variant_model():
         "decoder": layers.TransformerDecoder(
             intermediate_dim=16, num_heads=2, hard="argmax", window=2
         )(x, x, decoder_padding_mask=mask),
-        # 12 <= 3 * 5: the dense band.
+        # 25 <= 8 * 5: the dense band.
         "hard": layers.MultiHeadSelfAttention(
             num_heads=2, hard="argmax", window=5, name="hard"
         )(x, padding_mask=mask),

@@ -81,12 +81,12 @@ def test_general_hard_layer_behaviour():
 
 
 def test_additive_window_layer_behaviour():
-    # Nine positions, a window of 2: the block path (9 > 3 * 2).
+    # 17 positions, a window of 2: the block path (17 > 8 * 2).
     run_layer_test(
         MultiHeadSelfAttention,
         {"num_heads": 2, "window": 2, "score": "additive"},
-        {"inputs": ((2, 9, 8), "float32")},
-        expected_output_shape=(2, 9, 8),
+        {"inputs": ((2, 17, 8), "float32")},
+        expected_output_shape=(2, 17, 8),
         expected_num_trainable_weights=9,
         call_kwargs={"use_causal_mask": True},
     )
@@ -125,7 +125,7 @@ def test_cached_additive_steps_equal_the_full_pass():
 # --- local attention --------------------------------------------------------
 
 
-def _keras_pair(window, length=13, hidden=8):
+def _keras_pair(window, length=25, hidden=8):
     x = random((2, length, hidden))
     ours = MultiHeadAttention(num_heads=2, key_dim=4, window=window)
     theirs = keras.layers.MultiHeadAttention(
@@ -141,14 +141,14 @@ def _keras_pair(window, length=13, hidden=8):
 @pytest.mark.parametrize("causal", [False, True], ids=["both_sides", "causal"])
 @pytest.mark.parametrize("window", [1, 3])
 def test_window_equals_keras_sliding_window(window, causal):
-    # 13 positions and windows of 1 and 3: 13 and 5 blocks, the last one
-    # partly padding, so the block path runs (13 > 3 * window).
+    # 25 positions and windows of 1 and 3: 25 and 9 blocks, the last one
+    # partly padding, so the block path runs (25 > 8 * window).
     x, ours, theirs = _keras_pair(window)
     assert ours._blocks_apply(x, x, None, None, False)
     got = to_np(ours(x, x, use_causal_mask=causal))
     want = to_np(theirs(x, x, use_causal_mask=causal))
     np.testing.assert_allclose(got, want, atol=1e-5)
-    mask = np.broadcast_to(ref.band(13, 13, window, causal), (2, 13, 13))
+    mask = np.broadcast_to(ref.band(25, 25, window, causal), (2, 25, 25))
     np_out, _ = ref.attention(x, x, ours.get_weights(), "scaled_dot", mask)
     np.testing.assert_allclose(got, np_out, atol=1e-5)
 
@@ -157,9 +157,10 @@ def test_window_equals_keras_sliding_window(window, causal):
 def test_blocks_equal_the_band_mask_with_padding(score):
     # The block path against the dense band (forced by asking for the
     # scores), with padded keys and a row of nothing but padding.
-    x = random((3, 11, 6))
+    x = random((3, 17, 6))
     layer = _layer(x, x, score=score, window=2)
-    pad = padding(3, 11, [11, 4, 0])
+    assert layer._blocks_apply(x, x, None, None, False)
+    pad = padding(3, 17, [17, 4, 0])
     blocks = to_np(layer(x, x, padding_mask=pad, use_causal_mask=True))
     dense, probs = layer(
         x,
@@ -169,7 +170,7 @@ def test_blocks_equal_the_band_mask_with_padding(score):
         return_attention_scores=True,
     )
     np.testing.assert_allclose(blocks, to_np(dense), atol=1e-5)
-    band = ref.band(11, 11, 2, causal=True)
+    band = ref.band(17, 17, 2, causal=True)
     assert not to_np(probs)[:, :, ~band].any()
     mask = band[None] & pad[:, None, :]
     want, _ = ref.attention(x, x, layer.get_weights(), score, mask)
@@ -177,10 +178,10 @@ def test_blocks_equal_the_band_mask_with_padding(score):
 
 
 def test_window_implicit_mask_equals_explicit():
-    x = random((2, 10, 8))
+    x = random((2, 17, 8))
     layer = _layer(x, x, window=2)
-    lengths = [10, 6]
-    pad = padding(2, 10, lengths)
+    lengths = [17, 6]
+    pad = padding(2, 17, lengths)
     masked = keras.layers.Masking(mask_value=0.0)(x * pad[:, :, None])
     implicit = to_np(layer(masked, masked))
     explicit = to_np(layer(x * pad[:, :, None], x, padding_mask=pad))
@@ -377,11 +378,11 @@ def test_bad_variant_arguments(kwargs, message):
     ids=["general_argmax", "additive_window"],
 )
 def test_variants_save_and_load(tmp_path, variant):
-    inputs = keras.Input((9, 8))
+    inputs = keras.Input((17, 8))
     outputs = MultiHeadSelfAttention(2, **variant)(inputs)
     model = keras.Model(inputs, outputs)
     randomize(model.layers[-1])
-    x = random((2, 9, 8))
+    x = random((2, 17, 8))
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras")
     layer = loaded.layers[-1]
