@@ -408,7 +408,6 @@ def translator_to_tflite(
 
     from keras_attn.models.translator import END_ID
     from keras_attn.models.translator import START_ID
-    from keras_attn.models.translator import TranslatorParts
     from keras_attn.models.translator import decoding
 
     if source_length is not None and not _defaults.positive_int(source_length):
@@ -425,7 +424,7 @@ def translator_to_tflite(
             f"The output path must end in .tflite; received {path!r}."
         )
     model = translator.model
-    parts = TranslatorParts(model)
+    parts = decoding.translator_parts(model)
     spec = tf.TensorSpec((1, source_length), tf.int32, name="source_ids")
     # The loop calls the layers in their lowered float forms (no id check
     # in the graph: LiteRT's GATHER checks ids itself).

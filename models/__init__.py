@@ -2,7 +2,8 @@
 
 BERT (backbone, presets, classifier, sentence-embedding and masked-LM heads,
 loading a local Hugging Face folder and its tokenizer), the Transformer
-translator with greedy and beam-search decoding, the Vision Transformer
+translator with greedy and beam-search decoding and the RNN
+encoder-decoder with additive attention beside it, the Vision Transformer
 with position-table resizing, an audio classifier (a log-mel front end
 inside the model, or precomputed frames with a padding mask), conversion
 from keras-hub, and attention maps from every model; and task models
@@ -11,7 +12,7 @@ from keras-hub, and attention maps from every model; and task models
 keras-hub's tasks) that fit and predict on strings, pixels and waveforms,
 with `load_task` for `.keras` files and `keras-attn train` run folders.
 
-One folder per family: `bert/`, `vit/`, `translator/`, `tagger/`,
+One folder per family: `bert/`, `vit/`, `translator/`, `rnn/`, `tagger/`,
 `audio/`; `attention.py` (attention maps of any of them),
 `keras_hub_conversion.py` (one table of converters) and `_common.py` (what
 the builders share) beside them.

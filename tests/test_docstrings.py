@@ -19,6 +19,7 @@ from keras_attn.apps import demo as apps_demo
 from keras_attn.apps import jobs
 from keras_attn.models import audio
 from keras_attn.models import bert
+from keras_attn.models import rnn
 from keras_attn.models import translator
 from keras_attn.models import vit
 from keras_attn.models.translator import decoding
@@ -33,6 +34,7 @@ PUBLIC = [
         models,
         audio,
         bert,
+        rnn,
         vit,
         translator,
         decoding,
