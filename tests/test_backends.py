@@ -2,7 +2,8 @@
 
 CI runs the whole suite on the TensorFlow backend; this runs
 `tests/layers` again with `KERAS_BACKEND=jax` (or TensorFlow, if the suite
-itself runs on JAX), and the translator's decoders under `jax.jit`, so
+itself runs on JAX), and the translators' decoders (the Transformer's
+and the RNN's) under `jax.jit`, so
 both backends are covered by one test command. On the TensorFlow suite
 one JAX child does both, the layer tests and then the decoders.
 
@@ -128,18 +129,27 @@ import keras
 from keras_attn import models
 
 keras.utils.set_random_seed(3)
-model = models.transformer_translator(
-    "translator_tiny", vocabulary_size=12, dropout=0.0
-)
+translators = {
+    "transformer": models.transformer_translator(
+        "translator_tiny", vocabulary_size=12, dropout=0.0
+    ),
+    "rnn": models.rnn_translator(
+        "rnn_translator_tiny", vocabulary_size=12, dropout=0.0
+    ),
+}
 source = np.array([[4, 5, 6, 0], [7, 8, 9, 10]], "int32")
-for name, decode, extra in [
-    ("greedy", models.greedy_decode, {}),
-    ("beam", models.beam_search, {"beam_size": 3}),
-]:
-    run = lambda **kw: np.asarray(decode(model, source, 6, 1, 2, **kw, **extra))
-    eager, jitted, full = run(), run(jit_compile=True), run(use_cache=False)
-    assert (eager == jitted).all() and (eager == full).all(), (eager, jitted)
-    print(name, "ok", eager.tolist())
+for kind, model in translators.items():
+    for name, decode, extra in [
+        ("greedy", models.greedy_decode, {}),
+        ("beam", models.beam_search, {"beam_size": 3}),
+    ]:
+        run = lambda **kw: np.asarray(
+            decode(model, source, 6, 1, 2, **kw, **extra)
+        )
+        eager, jitted = run(), run(jit_compile=True)
+        full = run(use_cache=False)
+        assert (eager == jitted).all() and (eager == full).all(), (eager, full)
+        print(kind, name, "ok", eager.tolist())
 """
 
 
@@ -166,4 +176,6 @@ def test_translator_decoding_compiles_under_jax():
     if _children()["test_translator_decoding_compiles_under_jax"][0] != "jax":
         assert code == 0, tail
     assert "decoding failed" not in output, tail
-    assert "greedy ok" in output and "beam ok" in output, tail
+    for kind in ("transformer", "rnn"):
+        assert f"{kind} greedy ok" in output, tail
+        assert f"{kind} beam ok" in output, tail
