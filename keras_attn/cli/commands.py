@@ -407,7 +407,10 @@ def train(args):
     presets = {
         "text-classifier": models.BERT_PRESETS,
         "token-classifier": models.BERT_PRESETS,
-        "translator": models.TRANSLATOR_PRESETS,
+        "translator": {
+            **models.TRANSLATOR_PRESETS,
+            **models.RNN_TRANSLATOR_PRESETS,
+        },
         "vit": models.VIT_PRESETS,
         "audio-classifier": models.AUDIO_PRESETS,
     }

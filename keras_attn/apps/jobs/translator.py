@@ -27,7 +27,9 @@ def train_translator(
     beam_size=1,
     **options,
 ):
-    """Trains the Transformer translator on a TSV of sentence pairs.
+    """Trains a translator on a TSV of sentence pairs: the Transformer,
+    or the RNN encoder-decoder with additive attention for an
+    `rnn_translator_*` preset.
 
     Args:
         train: path of a `source<TAB>target` TSV without header (the
@@ -35,7 +37,8 @@ def train_translator(
         output: folder for the translator and reports.
         eval: optional TSV of the same format; without it, the pairs of
             `held_out` of the distinct source sentences are evaluated.
-        preset: a key of `TRANSLATOR_PRESETS`.
+        preset: a key of `TRANSLATOR_PRESETS` or of
+            `RNN_TRANSLATOR_PRESETS`.
         vocabulary_size: int. Pieces of the joint SentencePiece model.
         max_length: int. Tokens per sentence at most, each side.
         held_out: float. Fraction held out when `eval` is not given.
@@ -143,6 +146,11 @@ def _new_translator(pairs, preset, vocabulary_size, max_length, seed):
     )
 
     def build():
+        if preset in models.RNN_TRANSLATOR_PRESETS:
+            # No position table: any length.
+            return models.rnn_translator(
+                preset, vocabulary_size=tokenizer.vocabulary_size()
+            )
         return models.transformer_translator(
             preset,
             vocabulary_size=tokenizer.vocabulary_size(),

@@ -350,3 +350,17 @@ def test_bad_inputs_say_what_was_expected():
         )
     with pytest.raises(ValueError, match="`units` must be a positive int"):
         AdditiveAttentionDecoder(0, 4)
+
+
+def test_the_translator_job_builds_an_rnn_for_its_presets():
+    # `keras-attn train translator --preset rnn_translator_tiny`.
+    from keras_attn.apps.jobs import translator as job
+
+    words = "one two three four five six".split()
+    pairs = [(f"{a} {b}", f"{b} {a}") for a in words for b in words]
+    translator, build = job._new_translator(
+        pairs, "rnn_translator_tiny", 20, 8, 0
+    )
+    assert isinstance(translator.model, models.RNNTranslator)
+    assert isinstance(build(), models.RNNTranslator)
+    assert isinstance(translator.translate(["one two"])[0], str)
