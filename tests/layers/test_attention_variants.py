@@ -22,6 +22,14 @@ from keras_attn.layers import TransformerEncoder
 
 SCORES = ["scaled_dot", "dot", "general", "additive"]
 
+# Argument plumbing and weight names, the same on every backend: checked
+# once, on TensorFlow (tests/test_backends.py reruns tests/layers on JAX,
+# where every eager op compiles).
+plumbing = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="argument plumbing, checked on the TensorFlow run",
+)
+
 
 def _layer(query, value, **kwargs):
     layer = MultiHeadAttention(num_heads=2, key_dim=3, **kwargs)
@@ -57,6 +65,7 @@ def test_each_score_matches_numpy(score, return_scores):
     )
 
 
+@plumbing
 def test_score_weights_come_after_the_default_ones():
     x = random((1, 3, 4))
     names = {}
@@ -338,6 +347,7 @@ def test_fit_learns_to_point_at_the_marked_key(hard):
 # --- the blocks pass the variant on; bad arguments --------------------------
 
 
+@plumbing
 def test_blocks_pass_the_variant_to_their_attention():
     encoder = TransformerEncoder(16, 2, score="additive", window=2, hard=None)
     encoder(random((1, 8, 8)))
@@ -352,6 +362,7 @@ def test_blocks_pass_the_variant_to_their_attention():
     assert (config["score"], config["window"]) == ("additive", 2)
 
 
+@plumbing
 @pytest.mark.parametrize(
     "kwargs, message",
     [
