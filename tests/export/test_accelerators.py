@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import tiny_models
 
+from keras_attn import layers
 from keras_attn import models
 from keras_attn.export import _specs
 from keras_attn.export import accelerators
@@ -110,6 +111,23 @@ def audio_batches():
     return [{"waveforms": w[None].astype("float32")} for w in (tone, noise)]
 
 
+def attention_variants():
+    """Token vectors through a local (window 1: blocks, as 16 > 8 * 1)
+    additive-score encoder, then hard general-score attention."""
+    keras.utils.set_random_seed(8)
+    ids = keras.Input((LENGTH,), dtype="int32", name="token_ids")
+    mask = keras.Input((LENGTH,), dtype="int32", name="padding_mask")
+    x = layers.TokenEmbedding(VOCABULARY, 16)(ids)
+    x = layers.TransformerEncoder(32, 2, score="additive", window=1)(
+        x, padding_mask=mask
+    )
+    x = layers.MultiHeadSelfAttention(2, score="general", hard="argmax")(
+        x, padding_mask=mask
+    )
+    outputs = keras.layers.Dense(3, name="logits")(x)
+    return keras.Model({"token_ids": ids, "padding_mask": mask}, outputs)
+
+
 MODELS = {
     "bert backbone": lambda: bert(),
     "bert classifier": lambda: models.bert_text_classifier(bert(), 3),
@@ -118,6 +136,7 @@ MODELS = {
     "vit classifier": vit_classifier,
     "vit backbone": lambda: vit_classifier().layers[1],
     "audio classifier": audio_classifier,
+    "attention variants": attention_variants,
     "translator encoder": lambda: models.translator_encoder(
         models.transformer_translator("translator_tiny", vocabulary_size=64)
     ),
@@ -166,8 +185,17 @@ def export(model, path, quantization=None, length=LENGTH):
     )
 
 
-@pytest.mark.parametrize("quantization", [None, "float16"])
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize(
+    "name, quantization",
+    [
+        (name, quantization)
+        for name in MODELS
+        for quantization in (None, "float16")
+        # The variants' float32 file runs in both GPU precisions; its
+        # float16-weights file adds nothing of the variants'.
+        if (name, quantization) != ("attention variants", "float16")
+    ],
+)
 def test_every_model_runs_wholly_on_the_gpu(name, quantization, tmp_path):
     need_gpu()
     model = MODELS[name]()
@@ -284,6 +312,9 @@ def npu_files(tmp_path_factory):
         num_samples=1,
     )
     files["audio float32"] = path
+    path = folder / "variants_float32.tflite"
+    export(attention_variants(), path)
+    files["variants float32"] = path
     return files
 
 
@@ -294,7 +325,14 @@ NO_FLOAT = {"SM8350"}
 
 
 @pytest.mark.parametrize(
-    "name", ["bert int8", "vit int8", "bert float32", "audio float32"]
+    "name",
+    [
+        "bert int8",
+        "vit int8",
+        "bert float32",
+        "audio float32",
+        "variants float32",
+    ],
 )
 def test_compiles_for_qualcomm_npus_in_one_partition(name, npu_files):
     need_npu()
