@@ -47,6 +47,7 @@ from keras_attn.models.rnn import RNN_TRANSLATOR_PRESETS
 from keras_attn.models.rnn import RNNTranslator
 from keras_attn.models.rnn import rnn_translator
 from keras_attn.models.rnn import translation_alignment
+from keras_attn.models.rnn import word_alignment
 from keras_attn.models.tagger import TokenClassifier
 from keras_attn.models.tagger import bert_token_classifier
 from keras_attn.models.tasks import load_task
@@ -109,6 +110,7 @@ __all__ = [
     "RNNTranslator",
     "rnn_translator",
     "translation_alignment",
+    "word_alignment",
     "beam_search",
     "greedy_decode",
     "TRANSLATOR_PRESETS",

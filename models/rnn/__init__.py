@@ -11,12 +11,13 @@ export take either.
   and the GRU cell, with the one `step` training and decoding share);
 - `parts`: `RNNTranslatorParts` (what the decoders and the exporter run);
 - `model`: `RNNTranslator`, `rnn_translator`, `attention_weights`;
-- `alignment`: `translation_alignment`, `draw_alignment` (the paper's
-  alignment picture).
+- `alignment`: `translation_alignment`, `word_alignment`,
+  `draw_alignment` (the paper's alignment picture).
 """
 
 from keras_attn.models.rnn.alignment import draw_alignment
 from keras_attn.models.rnn.alignment import translation_alignment
+from keras_attn.models.rnn.alignment import word_alignment
 from keras_attn.models.rnn.decoder import AdditiveAttentionDecoder
 from keras_attn.models.rnn.model import RNNTranslator
 from keras_attn.models.rnn.model import attention_weights
@@ -39,4 +40,5 @@ __all__ = [
     "rnn_translator",
     "rnn_translator_config",
     "translation_alignment",
+    "word_alignment",
 ]

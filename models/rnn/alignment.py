@@ -13,19 +13,75 @@ def _pieces(tokenizer, ids):
     return [str(tokenizer.id_to_token(int(i))) for i in ids]
 
 
-def translation_alignment(translator, sentence):
+WORD_START = "\u2581"  # SentencePiece's mark of a piece that starts a word
+
+
+def _words(pieces):
+    """`(words, groups)`: the pieces joined into words, and each word's
+    piece indices. A piece with the word mark starts a word; a special
+    piece (`</s>`) is a word of its own."""
+    words, groups = [], []
+    after_special = True  # the first piece starts a word too
+    for index, piece in enumerate(pieces):
+        special = piece.startswith("<") and piece.endswith(">")
+        if special or after_special or piece.startswith(WORD_START):
+            words.append(piece.lstrip(WORD_START))
+            groups.append([index])
+        else:
+            words[-1] += piece
+            groups[-1].append(index)
+        after_special = special
+    return words, groups
+
+
+def word_alignment(source_pieces, target_pieces, weights):
+    """Piece alignment to word alignment: a source word's weight is the sum
+    of its pieces' (each row still sums to what it did), a target word's
+    row the mean of its pieces' rows.
+
+    Returns:
+        `(source_words, target_words, weights)`, weights float32
+        `(len(target_words), len(source_words))`.
+
+    Example:
+
+    "cats sat" is two words of three pieces, "chats" one word of two: the
+    rows are [0.5 + 0.25, 0.25] and [0 + 1, 0], whose mean is one row.
+
+    >>> import numpy as np
+    >>> weights = np.array([[0.5, 0.25, 0.25], [0.0, 1.0, 0.0]])
+    >>> word_alignment(["\u2581ca", "ts", "\u2581sat"],
+    ...                ["\u2581chat", "s"], weights)[2].tolist()
+    [[0.875, 0.125]]
+    """
+    weights = np.asarray(weights, "float32")
+    source, source_groups = _words(source_pieces)
+    target, target_groups = _words(target_pieces)
+    columns = np.stack(
+        [weights[:, group].sum(axis=1) for group in source_groups], axis=1
+    )  # (target pieces, source words)
+    rows = np.stack(
+        [columns[group].mean(axis=0) for group in target_groups], axis=0
+    )
+    return source, target, rows
+
+
+def translation_alignment(translator, sentence, words=False):
     """Translates one sentence greedily and returns its alignment.
 
     Args:
         translator: a `keras_attn.models.Translator` holding an
             `RNNTranslator`.
         sentence: str.
+        words: bool. Join the pieces into words (`word_alignment`), as
+            the paper draws them. Defaults to False (pieces).
 
     Returns:
         `(source_pieces, target_pieces, weights)`: the SentencePiece
         pieces of the source and of the translation (its end token last),
         and float32 `(len(target_pieces), len(source_pieces))`, row i the
-        attention weights when the decoder produced target piece i.
+        attention weights when the decoder produced target piece i; with
+        `words`, words instead of pieces.
 
     Example:
 
@@ -69,13 +125,16 @@ def translation_alignment(translator, sentence):
     weights = attention_weights(translator.model, ids, decoder_input)[0]
     source = _pieces(translator.source_tokenizer, ids[0, :length])
     target = _pieces(translator.target_tokenizer, generated)
-    return source, target, weights[: len(target), :length]
+    weights = weights[: len(target), :length]
+    if words:
+        return word_alignment(source, target, weights)
+    return source, target, weights
 
 
-def draw_alignment(translator, sentence, path):
+def draw_alignment(translator, sentence, path, words=True):
     """Draws the alignment of a sentence's greedy translation to `path`.
 
-    Source pieces along the x axis, generated pieces down the y axis, one
+    Source words along the x axis, generated words down the y axis, one
     grey square per pair: white for attention weight 1, black for 0 (as in
     the paper's figure 3). Needs matplotlib (the `examples` extra).
 
@@ -84,10 +143,10 @@ def draw_alignment(translator, sentence, path):
             `RNNTranslator`.
         sentence: str. The source sentence.
         path: str or path-like. The image file (`.png`, `.pdf`, ...).
+        words: bool. Words (the default) or SentencePiece pieces.
 
     Returns:
-        `(source_pieces, target_pieces, weights)` as
-        `translation_alignment`.
+        `(source, target, weights)` as `translation_alignment`.
 
     Example (skipped in the tests, where matplotlib is not installed):
 
@@ -106,7 +165,9 @@ def draw_alignment(translator, sentence, path):
             "draw_alignment needs matplotlib: pip install "
             "'keras-attn[examples]'."
         ) from None
-    source, target, weights = translation_alignment(translator, sentence)
+    source, target, weights = translation_alignment(
+        translator, sentence, words=words
+    )
     size = (max(3.0, 0.45 * len(source) + 1.5), max(3.0, 0.45 * len(target)))
     figure, axes = plt.subplots(figsize=size)
     axes.imshow(weights, cmap="gray", vmin=0.0, vmax=1.0, aspect="equal")
