@@ -115,12 +115,21 @@ def test_scores_in_half_precision_stay_close(policy):
     assert np.abs(got - want).max() <= 0.02 * scale
 
 
-def test_cached_additive_steps_equal_the_full_pass():
-    x = random((2, 6, 8))
-    layer = _layer(x, x, score="additive")
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"score": "additive"},
+        {"window": 2},
+        {"score": "general", "hard": "argmax"},
+    ],
+    ids=["additive", "window", "general_argmax"],
+)
+def test_cached_steps_equal_the_full_pass(variant):
+    x = random((2, 7, 8))
+    layer = _layer(x, x, **variant)
     full = to_np(layer(x, x, use_causal_mask=True))
-    cache = ops.zeros((2, 2, 6, 2, 3))
-    for i in range(6):
+    cache = ops.zeros((2, 2, 7, 2, 3))
+    for i in range(7):
         out, cache = layer(
             x[:, i : i + 1],
             x[:, i : i + 1],
@@ -198,22 +207,6 @@ def test_window_implicit_mask_equals_explicit():
         np.testing.assert_allclose(
             implicit[row, :n], explicit[row, :n], atol=1e-5
         )
-
-
-def test_window_cached_steps_equal_the_full_pass():
-    x = random((2, 9, 8))
-    layer = _layer(x, x, window=2)
-    full = to_np(layer(x, x, use_causal_mask=True))
-    cache = ops.zeros((2, 2, 9, 2, 3))
-    for i in range(9):
-        out, cache = layer(
-            x[:, i : i + 1],
-            x[:, i : i + 1],
-            use_causal_mask=True,
-            cache=cache,
-            cache_update_index=i,
-        )
-        np.testing.assert_allclose(to_np(out)[:, 0], full[:, i], atol=1e-5)
 
 
 def test_window_cost_grows_with_length_times_window():
