@@ -26,6 +26,7 @@ matplotlib).
 """
 
 import argparse
+import functools
 import json
 import pathlib
 import sys
@@ -37,7 +38,7 @@ import numpy as np
 from keras_attn import models
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from translator_tatoeba import bleu  # noqa: E402
+import translator_tatoeba  # noqa: E402
 from translator_tatoeba import read_pairs  # noqa: E402
 from translator_tatoeba import split_by_source  # noqa: E402
 
@@ -54,16 +55,6 @@ class _EpochTimes(keras.callbacks.Callback):
 
 
 def train(args):
-    keras.utils.set_random_seed(args.seed)
-    pairs = read_pairs(args.data)[: args.limit]
-    parts = split_by_source(pairs, args.seed)
-    print({name: len(rows) for name, rows in parts.items()})
-
-    started = time.perf_counter()
-    tokenizer = models.train_translation_tokenizer(
-        [s for pair in parts["train"] for s in pair],
-        vocabulary_size=args.vocabulary_size,
-    )
     overrides = {}
     for key in ("embedding_dim", "encoder_units", "decoder_units"):
         value = getattr(args, key)
@@ -71,100 +62,25 @@ def train(args):
             overrides[key] = value
     if args.encoder_units is not None:
         overrides["attention_dim"] = 2 * args.encoder_units
-    model = models.rnn_translator(
-        args.preset,
-        vocabulary_size=tokenizer.vocabulary_size(),
-        dropout=args.dropout,
-        **overrides,
-    )
-    translator = models.Translator(
-        model,
-        tokenizer,
-        max_source_length=args.max_length,
-        max_target_length=args.max_length,
-    )
-    train_data = translator.dataset(
-        parts["train"], batch_size=args.batch_size, seed=args.seed
-    )
-    valid = translator.dataset(parts["valid"], shuffle=False)
-    steps = args.epochs * len(train_data)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0,
-        decay_steps=steps - steps // 20,
-        warmup_target=args.learning_rate,
-        warmup_steps=steps // 20,
-    )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(
-            schedule, weight_decay=0.01, clipnorm=1.0
-        ),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        weighted_metrics=["accuracy"],
-    )
-    model.summary()
     epoch_times = _EpochTimes()
-    history = model.fit(
-        train_data,
-        validation_data=valid,
-        epochs=args.epochs,
-        shuffle=False,  # the dataset reshuffles itself every epoch
-        verbose=2,
-        callbacks=[
-            epoch_times,
-            keras.callbacks.EarlyStopping(
-                "val_loss", patience=args.epochs, restore_best_weights=True
-            ),
-        ],
+    translator, parts, history, head = translator_tatoeba.train(
+        args,
+        functools.partial(models.rnn_translator, args.preset, **overrides),
+        callbacks=[epoch_times],
     )
-    trained = time.perf_counter() - started
-
-    sources = [source for source, _ in parts["test"]]
-    references = [target for _, target in parts["test"]]
-    results = {
-        "rows": {name: len(rows) for name, rows in parts.items()},
-        "preset": args.preset,
-        "config": model.translator_config,
-        "parameters": model.count_params(),
-        "vocabulary_size": tokenizer.vocabulary_size(),
-        "epochs": args.epochs,
-        "train_seconds": round(trained, 1),
-        "epoch_seconds": epoch_times.seconds,
-        "best_val_loss": float(min(history.history["val_loss"])),
-    }
+    results = {}  # the shared head, with the RNN's two entries in place
+    for key, value in head.items():
+        results[key] = value
+        if key == "preset":
+            results["config"] = translator.model.translator_config
+        elif key == "train_seconds":
+            results["epoch_seconds"] = epoch_times.seconds
     output = pathlib.Path(args.output)
     translator.save(output)  # before scoring, so a slow decode loses nothing
-    samples = {}
-    for beam in (1, args.beam_size):
-        started = time.perf_counter()
-        hypotheses = translator.translate(
-            sources, beam_size=beam, jit_compile=True
-        )
-        seconds = time.perf_counter() - started
-        score, chrf = bleu(hypotheses, references)
-        label = "greedy" if beam == 1 else f"beam{beam}"
-        results[label] = {
-            "bleu": round(score, 2),
-            "chrf": round(chrf, 2),
-            "decode_seconds": round(seconds, 1),
-        }
-        samples[label] = hypotheses
-        print(label, results[label])
-
-    with open(output / "samples.tsv", "w", encoding="utf-8") as handle:
-        handle.write("source\treference\tgreedy\tbeam\n")
-        for row in zip(sources, references, *samples.values(), strict=True):
-            handle.write("\t".join(row) + "\n")
-    results["history"] = {
-        key: [float(v) for v in values]
-        for key, values in history.history.items()
-    }
-    (output / "results.json").write_text(
-        json.dumps(results, indent=2) + "\n", encoding="utf-8"
+    samples = translator_tatoeba.score(translator, parts, args, results)
+    return translator_tatoeba.write_results(
+        output, parts, samples, history, results
     )
-    for row in list(zip(sources, samples["greedy"], strict=True))[:10]:
-        print(" -> ".join(row))
-    print(f"saved to {output}")
-    return results
 
 
 def litert_latency(args):
@@ -239,28 +155,13 @@ def draw(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--data",
-        required=True,
-        metavar="TSV",
-        help="Tatoeba English<TAB>French pairs",
+    translator_tatoeba.add_recipe_arguments(
+        parser, "rnn-translator-eng-fra", "rnn_translator_small"
     )
-    parser.add_argument("--output", default="rnn-translator-eng-fra")
-    parser.add_argument("--preset", default="rnn_translator_small")
     parser.add_argument("--embedding-dim", type=int, default=None)
     parser.add_argument("--encoder-units", type=int, default=None)
     parser.add_argument("--decoder-units", type=int, default=None)
-    parser.add_argument("--vocabulary-size", type=int, default=4000)
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--dropout", type=float, default=0.2)
-    parser.add_argument("--beam-size", type=int, default=4)
-    parser.add_argument("--max-length", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--limit", type=int, default=None, help="use only the first N rows"
-    )
+    translator_tatoeba.add_training_arguments(parser)
     parser.add_argument(
         "--latency",
         metavar="RNN_DIR",

@@ -13,6 +13,7 @@ for greedy decoding and for beam search. The translator is saved to
 """
 
 import argparse
+import functools
 import json
 import pathlib
 import random
@@ -68,16 +69,30 @@ def bleu(hypotheses, references):
     )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_recipe_arguments(parser, output, preset):
+    """Adds the options of the training recipe both translators share.
+
+    Args:
+        parser: an `argparse.ArgumentParser`.
+        output: the default of `--output`.
+        preset: the default of `--preset`.
+
+    Returns:
+        The parser.
+    """
     parser.add_argument(
         "--data",
         required=True,
         metavar="TSV",
         help="Tatoeba English<TAB>French pairs",
     )
-    parser.add_argument("--output", default="translator-eng-fra")
-    parser.add_argument("--preset", default="translator_small")
+    parser.add_argument("--output", default=output)
+    parser.add_argument("--preset", default=preset)
+    return parser
+
+
+def add_training_arguments(parser):
+    """Adds the recipe's sizes, schedule, decoding and data options."""
     parser.add_argument("--vocabulary-size", type=int, default=4000)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -89,8 +104,31 @@ def main(argv=None):
     parser.add_argument(
         "--limit", type=int, default=None, help="use only the first N rows"
     )
-    args = parser.parse_args(argv)
+    return parser
 
+
+def train(args, build_model, callbacks=()):
+    """Splits the data, trains the tokenizer and fits a translator.
+
+    The recipe: split by English sentence, a joint SentencePiece vocabulary
+    of the training part, AdamW (weight decay 0.01, clipping at norm 1)
+    with a linear warm-up over the first 5% of the steps then cosine
+    decay, and the weights of the best validation loss restored.
+
+    Args:
+        args: the parsed command line (`add_recipe_arguments` and
+            `add_training_arguments`).
+        build_model: called as `build_model(vocabulary_size=...,
+            dropout=...)`; returns the encoder-decoder Keras model.
+        callbacks: more Keras callbacks for `fit`, run before the
+            early stopping.
+
+    Returns:
+        `(translator, parts, history, results)`: the trained
+        `models.Translator`, the split rows, the `fit` history and the
+        results' head (rows, preset, parameters, vocabulary size, epochs,
+        training seconds, best validation loss).
+    """
     keras.utils.set_random_seed(args.seed)
     pairs = read_pairs(args.data)[: args.limit]
     parts = split_by_source(pairs, args.seed)
@@ -101,10 +139,8 @@ def main(argv=None):
         [s for pair in parts["train"] for s in pair],
         vocabulary_size=args.vocabulary_size,
     )
-    model = models.transformer_translator(
-        args.preset,
-        vocabulary_size=tokenizer.vocabulary_size(),
-        dropout=args.dropout,
+    model = build_model(
+        vocabulary_size=tokenizer.vocabulary_size(), dropout=args.dropout
     )
     translator = models.Translator(
         model,
@@ -112,11 +148,11 @@ def main(argv=None):
         max_source_length=args.max_length,
         max_target_length=args.max_length,
     )
-    train = translator.dataset(
+    train_data = translator.dataset(
         parts["train"], batch_size=args.batch_size, seed=args.seed
     )
     valid = translator.dataset(parts["valid"], shuffle=False)
-    steps = args.epochs * len(train)
+    steps = args.epochs * len(train_data)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0,
         decay_steps=steps - steps // 20,
@@ -132,21 +168,19 @@ def main(argv=None):
     )
     model.summary()
     history = model.fit(
-        train,
+        train_data,
         validation_data=valid,
         epochs=args.epochs,
         shuffle=False,  # the dataset reshuffles itself every epoch
         verbose=2,
         callbacks=[
+            *callbacks,
             keras.callbacks.EarlyStopping(
                 "val_loss", patience=args.epochs, restore_best_weights=True
-            )
+            ),
         ],
     )
     trained = time.perf_counter() - started
-
-    sources = [source for source, _ in parts["test"]]
-    references = [target for _, target in parts["test"]]
     results = {
         "rows": {name: len(rows) for name, rows in parts.items()},
         "preset": args.preset,
@@ -156,6 +190,24 @@ def main(argv=None):
         "train_seconds": round(trained, 1),
         "best_val_loss": float(min(history.history["val_loss"])),
     }
+    return translator, parts, history, results
+
+
+def score(translator, parts, args, results):
+    """Decodes the test part greedily and with `--beam-size`; scores it.
+
+    Args:
+        translator: a trained `models.Translator`.
+        parts: the split rows (`train`'s).
+        args: the parsed command line.
+        results: a dict; gets a `greedy` and a `beam<N>` entry (BLEU,
+            chrF, decoding seconds).
+
+    Returns:
+        A dict of the hypotheses per label (`greedy`, `beam<N>`).
+    """
+    sources = [source for source, _ in parts["test"]]
+    references = [target for _, target in parts["test"]]
     samples = {}
     for beam in (1, args.beam_size):
         started = time.perf_counter()
@@ -163,18 +215,23 @@ def main(argv=None):
             sources, beam_size=beam, jit_compile=True
         )
         seconds = time.perf_counter() - started
-        score, chrf = bleu(hypotheses, references)
+        bleu_score, chrf = bleu(hypotheses, references)
         label = "greedy" if beam == 1 else f"beam{beam}"
         results[label] = {
-            "bleu": round(score, 2),
+            "bleu": round(bleu_score, 2),
             "chrf": round(chrf, 2),
             "decode_seconds": round(seconds, 1),
         }
         samples[label] = hypotheses
         print(label, results[label])
+    return samples
 
-    output = pathlib.Path(args.output)
-    translator.save(output)
+
+def write_results(output, parts, samples, history, results):
+    """Writes `samples.tsv` and `results.json` (with the history) to
+    `output`, a folder the translator was saved to; returns `results`."""
+    sources = [source for source, _ in parts["test"]]
+    references = [target for _, target in parts["test"]]
     with open(output / "samples.tsv", "w", encoding="utf-8") as handle:
         handle.write("source\treference\tgreedy\tbeam\n")
         for row in zip(sources, references, *samples.values(), strict=True):
@@ -190,6 +247,21 @@ def main(argv=None):
         print(" -> ".join(row))
     print(f"saved to {output}")
     return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_recipe_arguments(parser, "translator-eng-fra", "translator_small")
+    add_training_arguments(parser)
+    args = parser.parse_args(argv)
+
+    translator, parts, history, results = train(
+        args, functools.partial(models.transformer_translator, args.preset)
+    )
+    samples = score(translator, parts, args, results)
+    output = pathlib.Path(args.output)
+    translator.save(output)
+    return write_results(output, parts, samples, history, results)
 
 
 if __name__ == "__main__":
