@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from keras_attn import layers
+from keras_attn.models._common import ConfiguredTranslator
 from keras_attn.models.rnn.decoder import AdditiveAttentionDecoder
 from keras_attn.models.rnn.parts import RNNTranslatorParts
 from keras_attn.models.rnn.presets import RNN_TRANSLATOR_DEFAULTS
@@ -71,7 +72,7 @@ def _roles(config, dtype):
 
 
 @keras.saving.register_keras_serializable(package="keras_attn")
-class RNNTranslator(keras.Model):
+class RNNTranslator(ConfiguredTranslator, keras.Model):
     """An RNN encoder-decoder with additive attention for translation.
 
     Bahdanau, Cho and Bengio (2015): a bidirectional GRU reads the source
@@ -160,29 +161,9 @@ class RNNTranslator(keras.Model):
             training=None,
         )  # (B, T, V)
         super().__init__(inputs, logits, name=name, dtype=dtype, **kwargs)
-        for role, value in roles.items():
-            setattr(self, role, value)
+        self._keep(roles, config)
         parts.model = self
         self.parts = parts
-        self.translator_config = config
-        for key, value in config.items():
-            setattr(self, key, value)
-
-    def get_config(self):
-        policy = self.source_table.dtype_policy
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(policy),
-            **self.translator_config,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)
 
 
 def rnn_translator(preset=None, name="rnn_translator", **overrides):

@@ -18,6 +18,8 @@ the hook the exporter's lowering table takes.
 
 from keras import ops
 
+from keras_attn.models._common import TranslatorPartsBase
+
 PAD_ID = 0
 
 ROLES = (
@@ -51,7 +53,7 @@ def maxout(x):
     return ops.maximum(x[..., :half], x[..., half:])
 
 
-class RNNTranslatorParts:
+class RNNTranslatorParts(TranslatorPartsBase):
     """The layers of an RNN translator by role, and its steps.
 
     Args:
@@ -78,6 +80,8 @@ class RNNTranslatorParts:
     ((1, 3, 32), 30)
     """
 
+    _ROLES = ROLES
+
     def __init__(self, model):
         own = getattr(model, "parts", None)
         if not isinstance(own, RNNTranslatorParts):
@@ -87,13 +91,6 @@ class RNNTranslatorParts:
                 f"{getattr(model, 'name', '')!r}."
             )
         self._assign(own.roles(), model)
-
-    @classmethod
-    def from_layers(cls, model=None, **roles):
-        """Parts from layers given by role (see `ROLES`)."""
-        parts = cls.__new__(cls)
-        parts._assign(roles, model)
-        return parts
 
     def _assign(self, roles, model):
         if set(roles) != set(ROLES):
@@ -105,10 +102,6 @@ class RNNTranslatorParts:
             setattr(self, role, roles[role])
         self.model = model
         self.vocabulary_size = self.target_table.input_dim
-
-    def roles(self):
-        """`{role: layer}`."""
-        return {role: getattr(self, role) for role in ROLES}
 
     def encode(self, source_ids, call=None, training=False):
         """The annotations and the source's padding mask.
@@ -232,24 +225,3 @@ class RNNTranslatorParts:
         if return_weights:
             return logits, cache, outputs[2]
         return logits, cache
-
-    def full_logits(self, source_ids, target_ids, index, call=None):
-        """Logits `(B, V)` at `index` from a whole teacher-forced pass (no
-        state carried between calls): the reference the step is tested
-        against."""
-        if call is None and self.model is not None:
-            logits = self.model(
-                {
-                    "encoder_token_ids": source_ids,
-                    "decoder_token_ids": target_ids,
-                },
-                training=False,
-            )  # (B, T, V)
-        else:
-            encoded, source_mask = self.encode(source_ids, call=call)
-            logits = self.decode(target_ids, encoded, source_mask, call=call)
-        batch = ops.shape(logits)[0]
-        step = ops.slice(
-            logits, (0, index, 0), (batch, 1, self.vocabulary_size)
-        )
-        return step[:, 0, :]

@@ -1,6 +1,7 @@
 """RNN translator sizes by name, and the full configuration of one."""
 
 from keras_attn.models._common import resolve_config
+from keras_attn.models._common import resolve_target_vocabulary
 
 # rnn_translator_base has the sizes of Bahdanau et al. (2015), appendix
 # A.2 (620-wide embeddings, 1000 GRU units per encoder direction and in the
@@ -86,18 +87,7 @@ def rnn_translator_config(preset=None, **overrides):
             raise ValueError(
                 f"`{key}` must be a positive int; received {value!r}."
             )
-    if config["target_vocabulary_size"] is None:
-        config["target_vocabulary_size"] = config["vocabulary_size"]
-    if (
-        config["share_embeddings"]
-        and config["target_vocabulary_size"] != config["vocabulary_size"]
-    ):
-        raise ValueError(
-            "`share_embeddings=True` needs one vocabulary for both "
-            "languages; received vocabulary_size="
-            f"{config['vocabulary_size']} and target_vocabulary_size="
-            f"{config['target_vocabulary_size']}."
-        )
+    resolve_target_vocabulary(config)
     dropout = config["dropout"]
     if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(

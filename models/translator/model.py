@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from keras_attn import layers
+from keras_attn.models._common import ConfiguredTranslator
 from keras_attn.models.translator.parts import PAD_ID
 from keras_attn.models.translator.parts import TranslatorParts
 from keras_attn.models.translator.parts import embed
@@ -150,7 +151,7 @@ def _decoder_stack(
 
 
 @keras.saving.register_keras_serializable(package="keras_attn")
-class TransformerTranslator(keras.Model):
+class TransformerTranslator(ConfiguredTranslator, keras.Model):
     """An encoder-decoder Transformer for translation.
 
     Build it with `transformer_translator` (presets) or directly with the
@@ -250,31 +251,8 @@ class TransformerTranslator(keras.Model):
         super().__init__(inputs, logits, name=name, dtype=dtype, **kwargs)
         # After the graph, so that `weights` keep the graph's order (that of
         # the functional models of older versions).
-        for role, value in roles.items():
-            setattr(self, role, value)
+        self._keep(roles, config)
         self.parts = TranslatorParts.from_layers(self, **roles)
-        self.translator_config = config
-        for key, value in config.items():
-            setattr(self, key, value)
-
-    def get_config(self):
-        # The layers' policy: Keras's functional model keeps its own at the
-        # global one, while every layer here took `dtype` (or the global
-        # policy of the time it was built).
-        policy = self.source_table.dtype_policy
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(policy),
-            **self.translator_config,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)
 
 
 def transformer_translator(preset=None, name="translator", **overrides):

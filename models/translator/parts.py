@@ -23,6 +23,8 @@ import math
 
 from keras import ops
 
+from keras_attn.models._common import TranslatorPartsBase
+
 PAD_ID = 0
 
 # Role -> whether a translator may lack it.
@@ -91,7 +93,7 @@ def embed(
     return call(dropout, x, training=training)
 
 
-class TranslatorParts:
+class TranslatorParts(TranslatorPartsBase):
     """The layers of a Transformer translator by role, and its steps.
 
     Args:
@@ -124,6 +126,8 @@ class TranslatorParts:
     ((1, 3, 64), 30, 2)
     """
 
+    _ROLES = ROLES
+
     def __init__(self, model):
         own = getattr(model, "parts", None)
         if isinstance(own, TranslatorParts):
@@ -131,14 +135,6 @@ class TranslatorParts:
         else:
             roles = _saved_functional_roles(model)
         self._assign(roles, model)
-
-    @classmethod
-    def from_layers(cls, model=None, **roles):
-        """Parts from layers given by role (see `ROLES`); the builder's
-        way in, before the model exists."""
-        parts = cls.__new__(cls)
-        parts._assign(roles, model)
-        return parts
 
     def _assign(self, roles, model):
         unknown = sorted(set(roles) - set(ROLES))
@@ -160,10 +156,6 @@ class TranslatorParts:
         self.model = model
         self.vocabulary_size = self.target_table.input_dim
         self.hidden_dim = self.target_table.output_dim
-
-    def roles(self):
-        """`{role: layer}`, the lists of blocks as lists."""
-        return {role: getattr(self, role) for role in ROLES}
 
     def encode(self, source_ids, call=None, training=False):
         """The encoder's output and the source's padding mask.
@@ -308,29 +300,6 @@ class TranslatorParts:
             y = call(self.decoder_final_norm, y)
         logits = self.project(y, call=call)[:, 0, :]  # (B, V)
         return logits, ops.stack(updated)
-
-    def full_logits(self, source_ids, target_ids, index, call=None):
-        """Logits `(B, V)` at `index` from a whole pass (no cache).
-
-        Without `call`, the model itself runs (the reference the cached
-        step is tested against); with one, `encode` and `decode` do.
-        """
-        if call is None and self.model is not None:
-            logits = self.model(
-                {
-                    "encoder_token_ids": source_ids,
-                    "decoder_token_ids": target_ids,
-                },
-                training=False,
-            )  # (B, T, V)
-        else:
-            encoded, source_mask = self.encode(source_ids, call=call)
-            logits = self.decode(target_ids, encoded, source_mask, call=call)
-        batch = ops.shape(logits)[0]
-        step = ops.slice(
-            logits, (0, index, 0), (batch, 1, self.vocabulary_size)
-        )
-        return step[:, 0, :]
 
 
 def _saved_functional_roles(model):

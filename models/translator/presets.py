@@ -1,6 +1,7 @@
 """Translator sizes by name, and the full configuration of a translator."""
 
 from keras_attn.models._common import resolve_config
+from keras_attn.models._common import resolve_target_vocabulary
 
 # translator_base is the base model of Vaswani et al. (2017), table 3;
 # the smaller shapes are for small corpora and tests.
@@ -78,21 +79,10 @@ def translator_config(preset=None, **overrides):
         preset,
         overrides,
     )
-    if config["target_vocabulary_size"] is None:
-        config["target_vocabulary_size"] = config["vocabulary_size"]
     if config["positional"] not in ("sinusoidal", "learned"):
         raise ValueError(
             "`positional` must be 'sinusoidal' or 'learned'; received "
             f"{config['positional']!r}."
         )
-    if (
-        config["share_embeddings"]
-        and config["target_vocabulary_size"] != config["vocabulary_size"]
-    ):
-        raise ValueError(
-            "`share_embeddings=True` needs one vocabulary for both "
-            "languages; received vocabulary_size="
-            f"{config['vocabulary_size']} and target_vocabulary_size="
-            f"{config['target_vocabulary_size']}."
-        )
+    resolve_target_vocabulary(config)
     return config
