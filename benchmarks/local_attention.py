@@ -72,6 +72,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from layers import cpu_name  # benchmarks/layers.py: no framework import
 
 # Measure the working tree this file sits in, not an installed copy.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -600,17 +601,6 @@ def load():
             return f.read().split()[:3]
     except OSError:
         return [f"{v:.2f}" for v in os.getloadavg()]
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None):
