@@ -102,17 +102,21 @@ def test_additive_window_layer_behaviour():
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_scores_in_half_precision_stay_close(policy):
-    query = random((2, 5, 8), 30.0)  # q.k past float16's range unscaled
-    full = _layer(query, query, score="dot")
+def test_scores_in_half_precision(policy):
+    x = random((2, 5, 8))
+    full = _layer(x, x, score="dot")
     half = MultiHeadAttention(2, 3, score="dot", dtype=policy)
-    half(query, query)
+    half(x, x)
     half.set_weights(full.get_weights())
-    want = to_np(full(query, query, use_causal_mask=True))
-    got = to_np(half(query, query, use_causal_mask=True)).astype("float32")
-    assert np.isfinite(got).all()
-    scale = np.abs(want).max()
-    assert np.abs(got - want).max() <= 0.02 * scale
+    want = to_np(full(x, x, use_causal_mask=True))
+    got = to_np(half(x, x, use_causal_mask=True)).astype("float32")
+    assert np.abs(got - want).max() <= 0.02 * np.abs(want).max()
+    # Unscaled q.k of inputs this large is about 3e5, past float16's
+    # 65504: the logits are formed in float32 and stay finite. (Which key
+    # wins such a sharp softmax is down to float16's rounding of q and k,
+    # so only finiteness is checked here.)
+    large = random((2, 5, 8), 300.0)
+    assert np.isfinite(to_np(half(large, large, use_causal_mask=True))).all()
 
 
 @pytest.mark.parametrize(
