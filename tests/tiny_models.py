@@ -2,7 +2,8 @@
 tests: a BERT text classifier (one layer, hidden size 16, two classes),
 an untrained translator with a 24-piece vocabulary and an audio
 classifier on quarter-second clips at 8 kHz; `spread` gives a model
-weights whose outputs move with every input."""
+weights whose outputs move with every input; `reversal_batch` is the
+translators' toy task."""
 
 import keras
 import numpy as np
@@ -93,6 +94,26 @@ def translator(max_source_length=8, max_target_length=6):
         max_source_length=max_source_length,
         max_target_length=max_target_length,
     )
+
+
+def reversal_batch(rng, size, vocabulary, max_symbols, copy=False):
+    """A batch of the toy translation task: source, 1 to `max_symbols`
+    random symbols (ids 3 up to `vocabulary`); target, the same symbols
+    reversed (or, with `copy`, in order) between START and END. Returns
+    `(inputs, labels, weights)` for a translator's `fit`."""
+    pad, start, end = 0, 1, 2  # models.translator's PAD_ID, START_ID, END_ID
+    source = np.zeros((size, max_symbols), "int32")
+    target = np.zeros((size, max_symbols + 2), "int32")  # START ... END
+    for row in range(size):
+        n = rng.integers(1, max_symbols + 1)
+        symbols = rng.integers(3, vocabulary, n)
+        source[row, :n] = symbols
+        target[row, 0] = start
+        target[row, 1 : n + 1] = symbols if copy else symbols[::-1]
+        target[row, n + 1] = end
+    inputs = {"encoder_token_ids": source, "decoder_token_ids": target[:, :-1]}
+    labels = target[:, 1:]
+    return inputs, labels, (labels != pad).astype("float32")
 
 
 def spread(model, seed):

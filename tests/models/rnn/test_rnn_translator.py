@@ -5,9 +5,12 @@ from the paper's formulas (appendix A); the rest against the model's own
 whole pass (teacher forcing) and against LiteRT.
 """
 
+import functools
+
 import keras
 import numpy as np
 import pytest
+import tiny_models
 
 from keras_attn import models
 from keras_attn.models.rnn import AdditiveAttentionDecoder
@@ -32,21 +35,9 @@ def tiny(**overrides):
     )
 
 
-def reversal_batch(rng, size, max_symbols=5, copy=False):
-    """Source: random symbols; target: the same symbols reversed (or, with
-    `copy`, in order), then END."""
-    source = np.zeros((size, max_symbols), "int32")
-    target = np.zeros((size, max_symbols + 2), "int32")  # START ... END
-    for row in range(size):
-        n = rng.integers(1, max_symbols + 1)
-        symbols = rng.integers(3, VOCAB, n)
-        source[row, :n] = symbols
-        target[row, 0] = START
-        target[row, 1 : n + 1] = symbols if copy else symbols[::-1]
-        target[row, n + 1] = END
-    inputs = {"encoder_token_ids": source, "decoder_token_ids": target[:, :-1]}
-    labels = target[:, 1:]
-    return inputs, labels, (labels != PAD).astype("float32")
+reversal_batch = functools.partial(
+    tiny_models.reversal_batch, vocabulary=VOCAB, max_symbols=5
+)
 
 
 def spread(model, seed):

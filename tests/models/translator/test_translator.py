@@ -1,10 +1,12 @@
 """The Transformer translator, its decoders and the text-level Translator."""
 
+import functools
 import itertools
 
 import keras
 import numpy as np
 import pytest
+import tiny_models
 
 from keras_attn import models
 from keras_attn.models.translator import TranslatorParts
@@ -14,20 +16,9 @@ PAD, START, END = 0, 1, 2
 VOCAB = 16  # 0 padding, 1 start, 2 end, 3..15 symbols
 
 
-def reversal_batch(rng, size, max_symbols=6):
-    """Source: random symbols; target: the same symbols reversed, then END."""
-    source = np.zeros((size, max_symbols), "int32")
-    target = np.zeros((size, max_symbols + 2), "int32")  # START ... END
-    for row in range(size):
-        n = rng.integers(1, max_symbols + 1)
-        symbols = rng.integers(3, VOCAB, n)
-        source[row, :n] = symbols
-        target[row, 0] = START
-        target[row, 1 : n + 1] = symbols[::-1]
-        target[row, n + 1] = END
-    inputs = {"encoder_token_ids": source, "decoder_token_ids": target[:, :-1]}
-    labels = target[:, 1:]
-    return inputs, labels, (labels != PAD).astype("float32")
+reversal_batch = functools.partial(
+    tiny_models.reversal_batch, vocabulary=VOCAB, max_symbols=6
+)
 
 
 @pytest.fixture(scope="module")
