@@ -73,6 +73,7 @@ from pathlib import Path
 
 import numpy as np
 from layers import cpu_name  # benchmarks/layers.py: no framework import
+from layers import run_steps
 
 # Measure the working tree this file sits in, not an installed copy.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -299,15 +300,6 @@ def sync(tf, result):
         tensor.numpy()
 
 
-def run_steps(tf, step, count):
-    start = time.perf_counter()
-    result = None
-    for _ in range(count):
-        result = step()
-    sync(tf, result)
-    return time.perf_counter() - start
-
-
 def peak_bytes(tf, step):
     """One step: (its result, seconds, the most bytes TensorFlow's CPU
     allocator held during it above what it held before; None where the
@@ -330,7 +322,9 @@ def time_layers(tf, steps, counts, repeats):
     for round_index in range(repeats):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
-            seconds = run_steps(tf, steps[name], counts[name])
+            seconds = run_steps(
+                steps[name], counts[name], lambda result: sync(tf, result)
+            )
             times[name].append(1e3 * seconds / counts[name])
     return times
 
@@ -386,7 +380,7 @@ def measure_tensorflow(args):
             }
             outputs, memory, counts = {}, {}, {}
             for name, step in steps.items():
-                run_steps(tf, step, 1)  # traces
+                run_steps(step, 1, lambda result: sync(tf, result))  # traces
                 result, seconds, memory[name] = peak_bytes(tf, step)
                 counts[name] = max(1, round(args.round_seconds / seconds))
                 if pass_name == "fwd":
