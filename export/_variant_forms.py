@@ -124,11 +124,7 @@ def band_keep(layer, length, key_length, causal):
             f"{layer.name}: `window` attention needs static query and key "
             f"lengths in an export; received {length} and {key_length}."
         )
-    rows = np.arange(length)[:, None]
-    cols = np.arange(key_length)[None, :]
-    allowed = np.abs(rows - cols) <= layer.window
-    if causal:
-        allowed &= cols <= rows
+    allowed = local.band_array(length, key_length, layer.window, causal)
     return tf.constant(allowed.astype("float32")[None, None])
 
 

@@ -40,16 +40,23 @@ def band(query_length, key_length, window, causal, start_index=0):
     return ops.expand_dims(allowed, axis=0)
 
 
-def block_band(window, causal):
-    """The band inside one block, as a NumPy bool `(r, 3 r)` (`(r, 2 r)`
-    causal): row `t` is query `i r + t`, column `j` is key `i r - r + j`."""
-    rows = np.arange(window)[:, None]
-    cols = np.arange((2 if causal else 3) * window)[None, :] - window
+def band_array(query_length, key_length, window, causal, key_start=0):
+    """`band` as a NumPy bool `(T, S)`, for constants: query `t` against
+    key `key_start + s`."""
+    rows = np.arange(query_length)[:, None]
+    cols = np.arange(key_length)[None, :] + key_start
     offset = rows - cols
     allowed = np.abs(offset) <= window
     if causal:
         allowed &= offset >= 0
     return allowed
+
+
+def block_band(window, causal):
+    """The band inside one block, as a NumPy bool `(r, 3 r)` (`(r, 2 r)`
+    causal): row `t` is query `i r + t`, column `j` is key `i r - r + j`."""
+    width = (2 if causal else 3) * window
+    return band_array(window, width, window, causal, key_start=-window)
 
 
 def num_blocks(length, window):

@@ -482,11 +482,11 @@ class MultiHeadAttention(keras.layers.Layer):
         its `3 * window` (causal: `2 * window`) neighbouring keys, the
         blocks folded into the batch axis (`_local_attention`)."""
         window, length = self.window, q.shape[1]
-        key_keep = padding_mask if padding_mask is not None else key_mask
-        if padding_mask is not None:
-            query_mask = None  # an explicit mask wins over implicit ones
+        key_keep = key_mask
         if padding_mask is not None:
             check_mask_shape("padding_mask", padding_mask, (q.shape[0], length))
+            # An explicit mask wins over the implicit ones.
+            key_keep, query_mask = padding_mask, None
         near = ops.convert_to_tensor(
             local.block_band(window, use_causal_mask)[None]
         )  # (1, r, 3r)
