@@ -29,8 +29,9 @@ Playwright or the npm packages are missing):
 variable KERAS_ATTN_NODE_MODULES overrides it) and an empty page at `/`
 unless `mounts` has one (it holds an import map, so that
 `import("@litertjs/core")` works), and returns a Playwright `Page` on that
-page with three more attributes: `base` (the server's URL), `blocked`
-(the URLs of the requests that were aborted, in order) and `console` (the
+page with four more attributes: `base` (the server's URL), `requests`
+(the URLs of every request the page and its workers made, in order),
+`blocked` (those that were aborted, in order) and `console` (the
 page's and its workers' console lines as "type: text", page errors as
 "pageerror: ..."; MediaPipe's delegate messages land there). Its default
 timeout is `TIMEOUT_MS`. The servers and pages live until
@@ -80,6 +81,11 @@ LAUNCH_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 TIMEOUT_MS = 60_000
+# Where MediaPipe's web Tasks post their usage logs (a protobuf, on a
+# task's close() and every 60 s): the one URL in the bundles of
+# @mediapipe/tasks-text 1.0.1, tasks-vision 1.1.0 and tasks-audio 1.0.1
+# (line 1 of each *_bundle.mjs). The tests see them aborted.
+MEDIAPIPE_USAGE_LOG = "https://odml.pa.googleapis.com/v1/log"
 # The page at `/` unless the mounts give one: an import map, because
 # LiteRT.js's module imports its helper package by its bare npm name.
 IMPORT_MAP = {
@@ -169,7 +175,8 @@ class Browser:
             path: The page to load first.
 
         Returns:
-            A Playwright `Page` with `base`, `blocked` and `console`.
+            A Playwright `Page` with `base`, `requests`, `blocked` and
+            `console`.
         """
         from keras_attn.apps.web_server import serve
 
@@ -182,10 +189,12 @@ class Browser:
         page.set_default_timeout(TIMEOUT_MS)
         page.base = base
         page.blocked = []
+        page.requests = []
         page.console = []
 
         def route(route):
             url = route.request.url
+            page.requests.append(url)
             if url == base or url.startswith(base + "/"):
                 route.continue_()
             else:
