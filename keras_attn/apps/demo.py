@@ -1,4 +1,7 @@
 """The quick-start job: a Vision Transformer from training to the phone.
+Long because it is the whole quick-start job, each step (training, the
+exports and their checks, the pictures, the web page) a function of its
+own that the tests re-run.
 
 `keras-attn demo` trains `vit_digits` on scikit-learn's bundled 8x8 digits
 with `model.fit`, exports it to LiteRT (TFLite) as float32 and as full
@@ -6,9 +9,10 @@ int8, runs both files with the LiteRT interpreter on the held-out images,
 and prints one table: accuracy, largest output difference from Keras,
 size and latency per image. Its artifacts (the `.keras` model, both
 `.tflite` files, `results.json`, training curves and attention maps) go to
-one folder. Nothing is downloaded: the digits ship inside scikit-learn.
-The text part (`run_text`, in `demo_text`) does the same for a MiniLM
-sentence classifier.
+one folder, with a web page where a person draws a digit for the model
+(`web_page`). Nothing is downloaded: the digits ship inside
+scikit-learn. The text part (`run_text`, in `demo_text`) does the same
+for a MiniLM sentence classifier.
 
 Floor 5, an application; `keras_attn.demo` stays for old imports.
 """
@@ -338,8 +342,9 @@ def plot_digit_attention(model, images, labels, path, count=8):
 
 def _mediapipe_file(model, output, say):
     """The float32 model with the metadata MediaPipe's ImageClassifier
-    reads: RGB pixels 0..255 in (averaged to grey and scaled to 0..1
-    inside the file), the digit names, probabilities out."""
+    reads: RGB pixels 0..255 in (averaged to grey inside the file,
+    scaled to 0..1 by MediaPipe as the file's metadata says), the digit
+    names, probabilities out."""
     from keras_attn.export import to_mediapipe
 
     name = "vit_digits_mediapipe.tflite"
@@ -360,6 +365,24 @@ def _mediapipe_file(model, output, say):
     return name
 
 
+def _web_page(model, output, classifier, say):
+    """The draw-a-digit page in `output/web/` (`web_page.write_page`),
+    with a copy of the MediaPipe classifier file `classifier` and an
+    attention file of its own."""
+    from keras_attn.apps import web_page
+
+    say(
+        "      Writing the web page web/: draw a digit, the model reads it "
+        "in the browser through MediaPipe and shows where it looked"
+    )
+    web_page.write_page(
+        model,
+        output / "web",
+        classifier=output / classifier,
+    )
+    return "web/"
+
+
 def run(
     output="keras-attn-demo",
     epochs=DIGITS_RECIPE["epochs"],
@@ -374,7 +397,10 @@ def run(
     Writes to `output`: `vit_digits.keras`, `vit_digits_float32.tflite`,
     `vit_digits_int8.tflite`, `vit_digits_mediapipe.tflite` (for
     MediaPipe's `ImageClassifier`), `results.json` (the table's rows),
-    `training_curves.png` and `attention_maps.png`.
+    `training_curves.png`, `attention_maps.png`, and `web/`, a page
+    where a person draws a digit and the model reads it in the browser
+    (`web_page.write_page`; `npm install --prefix output/web`, then
+    `keras-attn serve output/web`).
 
     Args:
         output: folder for the artifacts (created if missing).
@@ -452,6 +478,9 @@ def run(
 
     files = {row["name"]: row["file"] for row in rows}
     files["MediaPipe ImageClassifier"] = _mediapipe_file(model, output, say)
+    files["draw-a-digit web page"] = _web_page(
+        model, output, files["MediaPipe ImageClassifier"], say
+    )
     say("[5/5] Drawing the training curves and attention maps")
     plot_training(history, output / "training_curves.png")
     plot_digit_attention(model, x_test, y_test, output / "attention_maps.png")
@@ -474,6 +503,13 @@ def run(
         for name, file in files.items():
             print(f"  {file:30s} {name}")
         print("  results.json                   the table above")
+        web = output / "web"
+        print(
+            "\nTo draw digits for the model in a browser (the npm packages "
+            "once, then the page, offline):"
+        )
+        print(f"  npm install --prefix {web}")
+        print(f"  keras-attn serve {web}")
     return dict(results, output=str(output))
 
 

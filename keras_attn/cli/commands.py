@@ -1,4 +1,6 @@
 """What each `keras-attn` command does, given its parsed arguments.
+Long because every command's action is here, one function each, so that
+the parser imports nothing heavy.
 
 Every function imports TensorFlow, Keras and the library inside itself,
 after the arguments are parsed and checked (`keras_attn.cli.parser`,
@@ -78,6 +80,34 @@ def demo(args):
             text_column=args.text_column,
             label_column=args.label_column or "label",
         )
+    return 0
+
+
+def serve(args):
+    import pathlib
+
+    from keras_attn.apps.web_page import serve_page
+    from keras_attn.cli.checks import UsageError
+
+    folder = pathlib.Path(args.folder)
+    if not (folder / "index.html").is_file():
+        raise UsageError(
+            "FOLDER",
+            "expected a web page folder with an index.html (such as the "
+            f"demo's FOLDER/web); {folder} has none",
+        )
+    modules = pathlib.Path(args.node_modules or folder / "node_modules")
+    if not modules.is_dir():
+        raise UsageError(
+            "--node-modules",
+            f"expected the npm packages in {modules}; run `npm install "
+            f"--prefix {folder}` once (with the network), or pass "
+            "--node-modules DIR",
+        )
+    try:
+        serve_page(folder, modules, args.port)
+    except OSError as error:  # the port is taken, say
+        return _fail(args, error)
     return 0
 
 

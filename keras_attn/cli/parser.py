@@ -69,8 +69,9 @@ def _add_demo(commands, logs):
             "digits, exports it to LiteRT as float32 and full int8, runs "
             "both with the LiteRT interpreter on the held-out images and "
             "prints accuracy, difference from Keras, size and latency; "
-            "also writes a MediaPipe-ready image classifier. Needs no "
-            "download."
+            "also writes a MediaPipe-ready image classifier and a web page "
+            "(FOLDER/web) where you draw a digit for it (see keras-attn "
+            "serve). Needs no download."
         ),
     )
     demo.add_argument(
@@ -126,6 +127,35 @@ def _add_demo(commands, logs):
     )
     add_text_columns(demo, "--text-data")
     demo.set_defaults(func=actions.demo)
+
+
+def _add_serve(commands, logs):
+    serve = commands.add_parser(
+        "serve",
+        parents=[logs],
+        help="serve a web page folder (the demo's FOLDER/web) on 127.0.0.1",
+        description=(
+            "Serves FOLDER, with /node_modules/ from FOLDER/node_modules "
+            "(npm install --prefix FOLDER puts the pinned MediaPipe "
+            "packages there) or --node-modules DIR, on 127.0.0.1 only, "
+            "prints the URL and runs until Ctrl-C. Nothing else is fetched: "
+            "the page works offline."
+        ),
+    )
+    serve.add_argument("folder", metavar="FOLDER", help="the page's folder")
+    serve.add_argument(
+        "--port",
+        type=non_negative_int,
+        metavar="N",
+        default=8000,
+        help="the port (default %(default)s; 0 takes a free one)",
+    )
+    serve.add_argument(
+        "--node-modules",
+        metavar="DIR",
+        help="the npm packages' folder (default: FOLDER/node_modules)",
+    )
+    serve.set_defaults(func=actions.serve)
 
 
 def _add_export(commands, logs):
@@ -380,6 +410,7 @@ def build_parser():
     _add_export(commands, logs)
     _add_inspect(commands, logs)
     _add_predict(commands, logs)
+    _add_serve(commands, logs)
     add_train(commands, logs)
     version = commands.add_parser(
         "version", parents=[logs], help="print versions"
