@@ -149,6 +149,15 @@ def test_demo_writes_every_artifact(demo_run):
         "attention_maps.png",
     ):
         assert (output / name).stat().st_size > 1000, name
+    from keras_attn.apps import web_page
+
+    web = output / "web"
+    for name in (*web_page.PAGE_FILES, *web_page.NPM_FILES, "page.json"):
+        assert (web / name).read_bytes(), name
+    assert (web / web_page.CLASSIFIER_FILE).read_bytes() == (
+        output / "vit_digits_mediapipe.tflite"
+    ).read_bytes()
+    assert (web / web_page.ATTENTION_FILE).stat().st_size > 1000
     for picture in ("training_curves.png", "attention_maps.png"):
         with open(output / picture, "rb") as handle:
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
@@ -208,6 +217,10 @@ def test_demo_prints_the_table_and_where_files_are(demo_run):
     assert f"Artifacts are in {output.resolve()}" in printed
     for step in ("[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"):
         assert step in printed
+    # How to open the page: the npm packages once, then the server.
+    web = output.resolve() / "web"
+    assert f"npm install --prefix {web}\n" in printed
+    assert f"keras-attn serve {web}\n" in printed
 
 
 def test_demo_mediapipe_file_classifies_like_keras(demo_run):
@@ -234,6 +247,112 @@ def test_demo_mediapipe_file_classifies_like_keras(demo_run):
         [str(digit) for digit in range(10)],
     )
     assert np.max(np.abs(got - expected)) <= 1e-5
+
+
+# The page of the demo's web/ folder, driven in Chromium.
+
+
+def draw_cells(page, cells):
+    """Draws the True cells of an 8x8 array on the page's canvas with the
+    mouse: one stroke along each row's run of cells (the pen is a cell
+    wide). Returns the number of strokes."""
+    box = page.locator("#pad").bounding_box()
+    size = box["width"] / cells.shape[1]
+    strokes = 0
+    for row, line in enumerate(cells):
+        ink = np.flatnonzero(np.diff(np.r_[0, line.astype(int), 0]))
+        for start, stop in zip(ink[::2], ink[1::2], strict=True):
+            y = box["y"] + (row + 0.5) * size
+            page.mouse.move(box["x"] + (start + 0.5) * size, y)
+            page.mouse.down()
+            page.mouse.move(box["x"] + (stop - 0.5) * size, y, steps=2)
+            page.mouse.up()
+            strokes += 1
+    return strokes
+
+
+def read_page(page, runs):
+    """What the page shows after its `runs`-th reading: the label, the
+    8x8 grid it fed MediaPipe (as Keras's [0, 1] input), the ten
+    probabilities and the sixteen attention shares."""
+    page.wait_for_function(f"document.body.dataset.runs === '{runs}'")
+    shown = page.evaluate(
+        """() => ({
+            label: document.getElementById("label").textContent,
+            grid: document.getElementById("input").dataset.grid,
+            probabilities: [...document.querySelectorAll(
+                "#probabilities li")].map((li) => li.dataset.probability),
+            shares: [...document.querySelectorAll("#attention div")].map(
+                (square) => square.dataset.share),
+        })"""
+    )
+    pixels = np.array(shown["grid"].split(","), "float32")
+    return (
+        shown["label"],
+        pixels.reshape(1, 8, 8, 1) / 255,
+        np.array(shown["probabilities"], "float64"),
+        np.array(shown["shares"], "float64"),
+    )
+
+
+def test_demo_page_reads_a_drawn_digit_as_keras_does(demo_run):
+    """The demo's web page in Chromium: a held-out digit drawn on the
+    canvas with the mouse (its inked cells as strokes) comes back as the
+    8x8 image drawn; MediaPipe's probabilities and the attention rollout
+    the page shows are Keras's for the image the page made (within
+    1e-5), and the label it prints is the digit's. Then, with the
+    drawing centred and scaled as the digits were, still Keras's numbers
+    for the new image. Nothing but the local server is asked for."""
+    import browser
+
+    import keras_attn.models  # noqa: F401  (registers the classes)
+    from keras_attn.apps import web_page
+
+    browser.need("@mediapipe/tasks-vision")
+    output, results, _ = demo_run
+    model = keras.saving.load_model(output / "vit_digits.keras")
+    rollout = web_page.attention_rollout_model(model)
+    _, x_test, _, y_test = demo.load_digits_split(seed=results["seed"])
+    # A held-out digit Keras reads right, with a clear margin, from its
+    # inked cells alone (what the strokes draw).
+    cells = x_test[..., 0] >= 0.5
+    from_cells = keras.ops.convert_to_numpy(
+        keras.ops.softmax(model(cells[..., None].astype("float32")))
+    )
+    clear = np.flatnonzero(
+        (np.argmax(from_cells, -1) == y_test) & (from_cells.max(-1) > 0.6)
+    )
+    index = int(clear[0])
+
+    def keras_reading(image):
+        probabilities = keras.ops.softmax(model(image))
+        return (
+            keras.ops.convert_to_numpy(probabilities)[0],
+            keras.ops.convert_to_numpy(rollout(image))[0],
+        )
+
+    with browser.browser("@mediapipe/tasks-vision") as chromium:
+        page = chromium.open({"/": output / "web"})
+        page.wait_for_function("document.body.dataset.state === 'ready'")
+        page.uncheck("#fit")  # first the canvas as drawn
+        strokes = draw_cells(page, cells[index])
+        label, image, probabilities, shares = read_page(page, strokes)
+        # The image is the drawing: ink in the drawn cells only.
+        grid = image[0, ..., 0]
+        assert np.all(grid[cells[index]] > 0.75), grid
+        assert np.all(grid[~cells[index]] < 0.1), grid
+        expected, expected_shares = keras_reading(image)
+        np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+        np.testing.assert_allclose(shares, expected_shares, atol=1e-5)
+        assert label == str(np.argmax(expected)) == str(y_test[index])
+        page.check("#fit")  # centred and scaled: a new reading
+        label, image, probabilities, shares = read_page(page, strokes + 1)
+        expected, expected_shares = keras_reading(image)
+        np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+        np.testing.assert_allclose(shares, expected_shares, atol=1e-5)
+        assert label == str(np.argmax(expected))
+        assert page.get_attribute("body", "data-state") == "ready"
+        assert set(page.blocked) <= {browser.MEDIAPIPE_USAGE_LOG}
 
 
 def test_cli_version(capsys):
