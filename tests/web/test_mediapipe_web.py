@@ -139,7 +139,7 @@ def made(tmp_path_factory):
             warnings.simplefilter("ignore")  # uncased vocabulary: accents
             to_mediapipe(
                 model, folder / f"{task}.tflite", task,
-                measure_latency=False, **options,
+                measure_latency=False, num_samples=1, **options,
             )  # fmt: skip
     held = {task: model for task, (model, _) in exports.items()}
     held["sentence"] = models.bert_sentence_embedder(backbone)
@@ -231,7 +231,7 @@ def test_text_classifier_gives_the_softmax_of_keras(
         expected = softmax(held["text_classifier"](inputs))[0]
         worst = max(worst, np.max(np.abs(scores(categories, 3) - expected)))
         expected_all.append(expected)
-    record_property("max_difference", worst)
+    record_property("max_difference", float(worst))
     assert worst <= PROBABILITY_BAR, worst
     # The bar can fail: the texts' probabilities differ by far more.
     assert np.ptp(np.array(expected_all), axis=0).max() > 1e-2
@@ -261,7 +261,7 @@ def test_text_embedder_gives_the_sentence_embedding(
         assert embedding.shape == expected.shape == (32,)
         worst = max(worst, np.max(np.abs(embedding - expected)))
         cosines.append(reference.cosine(embedding, expected))
-    record_property("max_difference", worst)
+    record_property("max_difference", float(worst))
     assert worst <= LOGIT_BAR and min(cosines) >= 0.9999, (worst, cosines)
 
 
@@ -306,7 +306,7 @@ def test_image_classifier_gives_the_logits_of_keras(
         expected = np.asarray(held["image_classifier"](x[None]), "float64")[0]
         worst = max(worst, np.max(np.abs(scores(categories, 4) - expected)))
         expected_all.append(expected)
-    record_property("max_difference", worst)
+    record_property("max_difference", float(worst))
     assert worst <= LOGIT_BAR, worst
     assert min(
         np.max(np.abs(a - b)) for a, b in reference.pairs(expected_all)
@@ -332,7 +332,7 @@ def test_image_embedder_gives_the_class_token(page, made, record_property):
         expected = np.asarray(held["image_embedder"](x[None]))[0, 0]
         worst = max(worst, np.max(np.abs(np.asarray(embedding) - expected)))
         cosines.append(reference.cosine(np.asarray(embedding), expected))
-    record_property("max_difference", worst)
+    record_property("max_difference", float(worst))
     assert worst <= LOGIT_BAR and min(cosines) >= 0.9999, (worst, cosines)
 
 
@@ -381,5 +381,5 @@ def test_audio_classifier_gives_the_softmax_of_keras_per_window(
                 c["name"] == SOUND_LABELS[c["index"]] for c in categories
             )
             worst = max(worst, np.max(np.abs(scores(categories, 3) - row)))
-    record_property("max_difference", worst)
+    record_property("max_difference", float(worst))
     assert worst <= PROBABILITY_BAR, worst
