@@ -59,6 +59,12 @@ SOUND_LABELS = ["kick", "snare", "hat"]
 RATE = AUDIO_TINY["sample_rate"]
 WINDOW = AUDIO_TINY["clip_samples"]
 PROBABILITY_BAR = 1e-5
+# A page that may fetch from its own origin only.
+CSP_PAGE = (
+    "<!doctype html><meta charset='utf-8'>\n"
+    "<meta http-equiv='Content-Security-Policy' content=\"connect-src 'self'\">"
+    "\n<title>connect-src 'self'</title>\n"
+)
 LOGIT_BAR = 1e-4
 
 
@@ -263,6 +269,38 @@ def test_text_embedder_gives_the_sentence_embedding(
         cosines.append(reference.cosine(embedding, expected))
     record_property("max_difference", float(worst))
     assert worst <= LOGIT_BAR and min(cosines) >= 0.9999, (worst, cosines)
+
+
+def test_a_content_security_policy_keeps_the_usage_log_in_the_page(
+    browser, made, tmp_path
+):
+    """No option of the Tasks turns their usage log off; a page's
+    `connect-src 'self'` policy stops it before it is sent (so nothing
+    reaches the network, not even the tests' router), and the task still
+    runs."""
+    held, folder = made
+    (tmp_path / "index.html").write_text(CSP_PAGE, encoding="utf-8")
+    page = browser.open({"/": tmp_path, "/models/": folder})
+    text = TEXTS[0]
+    script = setup("text", "TextClassifier", "text_classifier",
+                   "maxResults: -1,") + """
+        const {classifications} = task.classify(arg);
+        task.close();
+        await new Promise((done) => setTimeout(done, 300));
+        return classifications[0].categories.map(
+            (c) => ({index: c.index, score: c.score}));
+    """  # fmt: skip
+    got = page.evaluate(f"async (arg) => {{ {script} }}", text)
+    inputs = reference.bert_inputs(reference.mediapipe_pieces(text))
+    expected = softmax(held["text_classifier"](inputs))[0]
+    assert np.max(np.abs(scores(got, 3) - expected)) <= PROBABILITY_BAR
+    assert page.blocked == [], page.blocked
+    refused = [
+        line
+        for line in page.console
+        if harness.MEDIAPIPE_USAGE_LOG in line and "Content Security" in line
+    ]
+    assert refused, page.console
 
 
 # -- Images -------------------------------------------------------------------
