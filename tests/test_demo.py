@@ -302,7 +302,9 @@ def test_demo_page_reads_a_drawn_digit_as_keras_does(demo_run):
     the page shows are Keras's for the image the page made (within
     1e-5), and the label it prints is the digit's. Then, with the
     drawing centred and scaled as the digits were, still Keras's numbers
-    for the new image. Nothing but the local server is asked for."""
+    for the new image. On the GPU delegate, the same reading or the
+    delegate's own error on the page. Nothing but the local server is
+    asked for (MediaPipe's usage logs are aborted)."""
     import browser
 
     import keras_attn.models  # noqa: F401  (registers the classes)
@@ -352,6 +354,20 @@ def test_demo_page_reads_a_drawn_digit_as_keras_does(demo_run):
         np.testing.assert_allclose(shares, expected_shares, atol=1e-5)
         assert label == str(np.argmax(expected))
         assert page.get_attribute("body", "data-state") == "ready"
+        # MediaPipe's GPU delegate (WebGL): it reads the drawing again,
+        # or the page says what the delegate refused instead of hanging.
+        page.select_option("#delegate", "GPU")
+        page.wait_for_function("document.body.dataset.state !== 'loading'")
+        if page.get_attribute("body", "data-state") == "ready":
+            label, gpu_image, probabilities, _ = read_page(page, strokes + 2)
+            np.testing.assert_array_equal(gpu_image, image)
+            np.testing.assert_allclose(probabilities, expected, atol=1e-3)
+            assert label == str(np.argmax(expected))
+        else:
+            said = page.inner_text("#status")
+            refused = "MediaPipe's GPU delegate could not run the models: "
+            assert said.startswith(refused), said
+            assert said[len(refused) :].strip(), said  # MediaPipe's reason
         assert set(page.blocked) <= {browser.MEDIAPIPE_USAGE_LOG}
 
 
