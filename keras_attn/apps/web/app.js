@@ -364,10 +364,17 @@ async function start() {
     );
     return;
   }
-  delegateChoice.addEventListener("change", () =>
-    loadTasks(delegateChoice.value),
-  );
-  await loadTasks(delegateChoice.value);
+  const load = async () => {
+    // One load at a time: the choice waits until this one has finished.
+    delegateChoice.disabled = true;
+    try {
+      await loadTasks(delegateChoice.value);
+    } finally {
+      delegateChoice.disabled = false;
+    }
+  };
+  delegateChoice.addEventListener("change", load);
+  await load();
 }
 
 start();
