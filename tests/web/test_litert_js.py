@@ -156,6 +156,10 @@ def test_litert_js_gives_the_logits_of_keras(
     # compiled for webgpu" and runs the rest, or all of it, on wasm).
     if accelerator == "webgpu":
         assert got["whole"] is True, page.console[before:]
-    assert not any("not fully compiled" in line for line in page.console)
+    said = page.console[before:]
+    assert not any("not fully compiled" in line for line in said), said
+    # WebGPU reports a shader that fails to build only on the console and
+    # runs on (full int8 files: wholly "accelerated", outputs far off).
+    assert not any("WGSL" in line for line in said), said
     assert page.blocked == [], page.blocked
     record_property("blocked_requests", len(page.blocked))
