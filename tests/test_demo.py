@@ -304,7 +304,7 @@ def test_demo_page_reads_a_drawn_digit_as_keras_does(demo_run):
     drawing centred and scaled as the digits were, still Keras's numbers
     for the new image. On the GPU delegate, the same reading or the
     delegate's own error on the page. Nothing but the local server is
-    asked for (MediaPipe's usage logs are aborted)."""
+    asked for."""
     import browser
 
     import keras_attn.models  # noqa: F401  (registers the classes)
@@ -368,7 +368,10 @@ def test_demo_page_reads_a_drawn_digit_as_keras_does(demo_run):
             refused = "MediaPipe's GPU delegate could not run the models: "
             assert said.startswith(refused), said
             assert said[len(refused) :].strip(), said  # MediaPipe's reason
-        assert set(page.blocked) <= {browser.MEDIAPIPE_USAGE_LOG}
+        # The page's connect-src policy stops MediaPipe's usage logs
+        # (posted at each close(), here when the delegate changed) before
+        # they are sent: no request left for the harness to abort.
+        assert page.blocked == [], page.blocked
 
 
 def test_cli_version(capsys):

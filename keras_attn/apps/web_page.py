@@ -18,6 +18,10 @@ refuses a file):
   MediaPipe bundle, pixel path and delegate run both files; LiteRT.js
   would need a second runtime in the page and its own pixel handling.
 
+The page's Content-Security-Policy (`connect-src 'self'`) keeps every
+request on the server it came from, MediaPipe's usage-log posts
+included (no Tasks option turns those off).
+
 The page turns a drawing into the digits' 8x8 form as scikit-learn's
 data was made (32x32 bitmaps, ink counted in 4x4 blocks, 0..16): ink is
 dark on the canvas, the ink's box is centred and scaled to fill the
