@@ -18,6 +18,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_attn import _compat
+from keras_attn.export import _gpu_delegate_forms
 from keras_attn.export import _variant_forms
 from keras_attn.export._forms import reshape
 from keras_attn.export._forms import shape_of
@@ -232,7 +233,10 @@ def attention(
     context, probs = _attend(
         lower, layer, q, k, v, keep, return_attention_scores
     )  # (B, T, H, Vd), (B, H, T, S)
-    output = layer._output_projection(context)  # (B, T, output_dim)
+    if lower.target == "gpu_delegate":
+        output = _gpu_delegate_forms.output_projection(layer, context)
+    else:
+        output = layer._output_projection(context)  # (B, T, output_dim)
     if return_attention_scores:
         return output, probs
     return output
@@ -261,6 +265,18 @@ def _logits(lower, layer, q, k):
     return ops.einsum("bthd,bshd->bhts", q, k)  # (B, H, T, S)
 
 
+def _by_products(lower, layer):
+    """Whether the attention products are traced without BATCH_MATMUL
+    (`_gpu_delegate_forms`): for MediaPipe's GPU delegate, and for the
+    scores a query and key projection give (not `additive`'s, which
+    have no product, nor `hard`'s choices, which it cannot compute)."""
+    return (
+        lower.target == "gpu_delegate"
+        and layer.score != "additive"
+        and layer.hard is None
+    )
+
+
 def _attend(lower, layer, q, k, v, keep, return_scores):
     """`(context (B, T, H, Vd), weights (B, H, T, S))` with the
     float keep-factor `keep` `(B|1, 1, T|1, S)` or None."""
@@ -276,6 +292,9 @@ def _attend(lower, layer, q, k, v, keep, return_scores):
     dtype = q.dtype
     if _overflows(dtype):
         q, k = ops.cast(q, "float32"), ops.cast(k, "float32")
+    if _by_products(lower, layer):
+        context, probs = _gpu_delegate_forms.attend(q, k, v, keep, MASK_FILL)
+        return ops.cast(context, dtype), ops.cast(probs, dtype)
     scores = ops.cast(_logits(lower, layer, q, k), "float32")
     if layer.hard is not None:
         probs = _variant_forms.hard_weights(layer, scores, keep)

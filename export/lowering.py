@@ -25,6 +25,10 @@ Targets:
   and attention norm outputs whose wide channels are divided down and
   taken apart (`norm_divisors`), and feed-forward layers whose few wide
   hidden channels are a tensor of their own (`calibration.hidden_splits`).
+- `"gpu_delegate"` (`to_tflite(..., gpu_delegate=True)`): the float forms
+  with attention and layer norm as TFLite's GPU delegate (MediaPipe's
+  `delegate: "GPU"`) computes them: no BATCH_MATMUL, every broadcast
+  one-sided (`_gpu_delegate_forms`).
 
 `FLOAT_IN_INT8` names the layers whose operators stay in float32 in a
 full-int8 file (the log-mel front end, which takes raw samples);
@@ -41,6 +45,7 @@ from keras_attn import _compat
 from keras_attn import layers
 from keras_attn.export import _attention_forms
 from keras_attn.export import _forms
+from keras_attn.export import _gpu_delegate_forms
 from keras_attn.models import MaskedLMHead
 from keras_attn.models import _graph
 
@@ -64,7 +69,12 @@ INT8 = {
     keras.layers.LayerNormalization: _attention_forms.layer_norm_integer,
 }
 
-TABLES = {"float": FLOAT, "int8": INT8}
+GPU_DELEGATE = {
+    **FLOAT,
+    keras.layers.LayerNormalization: _gpu_delegate_forms.layer_norm,
+}
+
+TABLES = {"float": FLOAT, "int8": INT8, "gpu_delegate": GPU_DELEGATE}
 
 # Types lowered only when they use an attention variant (`score`,
 # `window`, `hard`): by default they are their own calls, and files of
@@ -102,9 +112,12 @@ def float_scopes(model):
     return sorted(names)
 
 
-def target_for(quantization):
-    """The lowering target of a `to_tflite` quantization."""
-    return "int8" if quantization == "int8" else "float"
+def target_for(quantization, gpu_delegate=False):
+    """The lowering target of a `to_tflite` quantization (and its
+    `gpu_delegate`)."""
+    if quantization == "int8":
+        return "int8"
+    return "gpu_delegate" if gpu_delegate else "float"
 
 
 class Lowering:

@@ -31,8 +31,23 @@ QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
 
 
 def _check_arguments(
-    path, quantization, representative_data, batch_size, float_ops
+    path,
+    quantization,
+    representative_data,
+    batch_size,
+    float_ops,
+    gpu_delegate=False,
 ):
+    if gpu_delegate not in (True, False):
+        raise ValueError(
+            f"`gpu_delegate` must be True or False; received {gpu_delegate!r}."
+        )
+    if gpu_delegate and quantization in ("dynamic_int8", "int8"):
+        raise ValueError(
+            "MediaPipe's GPU delegate computes float files (float32 "
+            "weights, or float16 ones): export with quantization=None or "
+            f"'float16' for it; received quantization={quantization!r}."
+        )
     if quantization not in QUANTIZATIONS:
         raise ValueError(
             f"`quantization` must be one of {list(QUANTIZATIONS)}; received "
@@ -63,7 +78,13 @@ def _check_arguments(
 
 
 def _lower_and_convert(
-    model, path, specs, quantization, calibration_rows, **convert_options
+    model,
+    path,
+    specs,
+    quantization,
+    calibration_rows,
+    gpu_delegate=False,
+    **convert_options,
 ):
     """The model lowered for `quantization`'s target (int8: with the
     residual scales and hidden splits its calibration rows give), written
@@ -73,9 +94,8 @@ def _lower_and_convert(
     if quantization == "int8":
         options = calibration.int8_options(model, calibration_rows)
         convert_options["float_scopes"] = lowering.float_scopes(model)
-    lowered = lowering.lower(
-        model, lowering.target_for(quantization), **options
-    )
+    target = lowering.target_for(quantization, gpu_delegate)
+    lowered = lowering.lower(model, target, **options)
     outputs = _specs.output_names(model)
     with tempfile.TemporaryDirectory() as scratch:
         write_saved_model(
@@ -112,6 +132,7 @@ def to_tflite(
     timeout=1800,
     accelerators=None,
     soc_models=None,
+    gpu_delegate=False,
     **translator_options,
 ):
     """Exports a Keras model (or a `Translator`) to a `.tflite` file.
@@ -195,6 +216,14 @@ def to_tflite(
             and put what they made of it in `report.accelerators`
             (`keras_attn.export.accelerators`).
         soc_models: Qualcomm SoC names for the NPU check.
+        gpu_delegate: bool. Trace attention and layer norm in the forms
+            TFLite's GPU delegate computes (the one MediaPipe Tasks
+            selects with `delegate: "GPU"`; on the web, WebGL 2): the
+            attention products without BATCH_MATMUL and every broadcast
+            one-sided (`export._gpu_delegate_forms`). The file still runs
+            on the CPU and gives Keras's outputs, with memory `T S H d`
+            per attention product: meant for short inputs (a ViT's
+            patches), float files only.
 
     Returns:
         An `ExportReport` (operators, size, max differences, latency, and
@@ -232,7 +261,12 @@ def to_tflite(
             "to Translator exports only)."
         )
     _check_arguments(
-        path, quantization, representative_data, batch_size, float_ops
+        path,
+        quantization,
+        representative_data,
+        batch_size,
+        float_ops,
+        gpu_delegate,
     )
     sequence_length, note = _defaults.tflite_length(model, sequence_length)
     tagger.check_length(model, sequence_length)
@@ -255,6 +289,7 @@ def to_tflite(
         timeout=timeout,
         accelerators=accelerators,
         soc_models=soc_models,
+        gpu_delegate=gpu_delegate,
     )
     if contents is None:
         return _to_tflite(model, path, **options)
@@ -290,12 +325,18 @@ def _to_tflite(
     timeout=1800,
     accelerators=None,
     soc_models=None,
+    gpu_delegate=False,
 ):
     """`to_tflite` of a Keras model at a length already chosen
     (`sequence_length`: an int, or None for dynamic or fixed shapes), for
     the exporters that choose it themselves (`to_mediapipe`)."""
     _check_arguments(
-        path, quantization, representative_data, batch_size, float_ops
+        path,
+        quantization,
+        representative_data,
+        batch_size,
+        float_ops,
+        gpu_delegate,
     )
     accelerators = accelerator_names(accelerators)
     specs = _specs.input_specs(model, batch_size, sequence_length)
@@ -312,6 +353,7 @@ def _to_tflite(
         specs,
         quantization,
         calibration_rows,
+        gpu_delegate=gpu_delegate,
         allow_flex=allow_flex,
         float_ops=float_ops,
         timeout=timeout,
