@@ -31,6 +31,9 @@ of the demo: 17 tokens; MiniLM at 128: 25 MB in float32).
 import numpy as np
 import tensorflow as tf
 
+from keras_attn.export._forms import reshape
+from keras_attn.export._forms import shape_of
+
 
 def _head_sums(heads, width):
     """The constant `(1, 1, heads * width, heads)` 1x1 convolution that
@@ -49,17 +52,20 @@ def _spread(x, length, keys):
     RESIZE: the converter folds a TILE or a broadcast into the MUL after
     it, dropping the unit axes (`(1, 1, S, C)` becomes `(S, C)`), and the
     delegate refuses that MUL."""
-    return tf.image.resize(x, [length, keys], method="nearest")
+    if isinstance(length, int) and isinstance(keys, int):
+        size = [length, keys]
+    else:
+        size = tf.stack([length, keys])
+    return tf.image.resize(x, size, method="nearest")
 
 
 def scores(q, k):
     """`(B, T, S, H)` attention logits `q . k` of `q` `(B, T, H, d)` and
     `k` `(B, S, H, d)` (any scale is in `q` already)."""
-    batch, length, heads, width = q.shape
-    keys = k.shape[1]
-    batch = batch if batch is not None else -1
-    q = tf.reshape(q, [batch, length, 1, heads * width])
-    k = tf.reshape(k, [batch, 1, keys, heads * width])
+    batch, length, heads, width = shape_of(q)
+    keys = shape_of(k)[1]
+    q = reshape(q, [batch, length, 1, heads * width])
+    k = reshape(k, [batch, 1, keys, heads * width])
     products = _spread(q, length, keys) * _spread(k, length, keys)
     return _conv(products, _head_sums(heads, width))  # (B, T, S, H)
 
@@ -67,32 +73,38 @@ def scores(q, k):
 def context(weights, v):
     """`(B, T, H, d)` context of `weights` `(B, T, S, H)` over the values
     `v` `(B, S, H, d)`."""
-    _, keys, heads, width = v.shape
-    length = weights.shape[1]
-    batch = v.shape[0] if v.shape[0] is not None else -1
+    batch, keys, heads, width = shape_of(v)
+    length = shape_of(weights)[1]
     spread = _conv(weights, _head_sums(heads, width).transpose(0, 1, 3, 2))
-    v = _spread(tf.reshape(v, [batch, 1, keys, heads * width]), length, keys)
+    v = _spread(reshape(v, [batch, 1, keys, heads * width]), length, keys)
     mixed = tf.reduce_sum(spread * v, axis=2)  # (B, T, H d)
-    return tf.reshape(mixed, [batch, length, heads, width])
+    return reshape(mixed, [batch, length, heads, width])
 
 
-def softmax(logits, keep, fill):
-    """The masked softmax over the keys of `(B, T, S, H)` logits, as
-    `(B, H, T, S)` weights (SOFTMAX takes the last axis): the float
-    files' `MASK_FILL` and keep-factor `keep` `(B|1, 1, T|1, S)`."""
-    logits = tf.transpose(logits, [0, 3, 1, 2])  # (B, H, T, S)
-    if keep is None:
-        return tf.nn.softmax(logits, axis=-1)
-    weights = tf.nn.softmax(logits + (1.0 - keep) * fill, axis=-1)
-    return weights * keep
+def _keep_grid(keep, length, keys):
+    """The keep-factor `(B|1, 1, T|1, S)` as `(B|1, T, S, 1)`, beside the
+    `(B, T, S, H)` logits: a `(1, 1, 1, S)` factor would meet them at
+    rank 2 once converted (the converter drops its unit axes)."""
+    batch, _, rows, _ = shape_of(keep)
+    grid = reshape(keep, [batch, rows, keys, 1])
+    return grid if rows != 1 else _spread(grid, length, keys)
 
 
 def attend(q, k, v, keep, fill):
     """`(context (B, T, H, Vd), weights (B, H, T, S))` without
-    BATCH_MATMUL: `scores`, `softmax`, `context`."""
-    weights = softmax(scores(q, k), keep, fill)  # (B, H, T, S)
-    mixed = context(tf.transpose(weights, [0, 2, 3, 1]), v)
-    return mixed, weights
+    BATCH_MATMUL, with the float files' masked softmax: `fill` added
+    where the keep-factor `keep` `(B|1, 1, T|1, S)` is 0, SOFTMAX over
+    the keys (its last axis), then the weights times `keep`."""
+    logits = scores(q, k)  # (B, T, S, H)
+    if keep is not None:
+        _, length, keys, _ = shape_of(logits)
+        keep = _keep_grid(keep, length, keys)  # (B|1, T, S, 1)
+        logits = logits + (1.0 - keep) * fill
+    weights = tf.nn.softmax(tf.transpose(logits, [0, 3, 1, 2]), axis=-1)
+    weights = tf.transpose(weights, [0, 2, 3, 1])  # (B, T, S, H)
+    if keep is not None:
+        weights = weights * keep
+    return context(weights, v), tf.transpose(weights, [0, 3, 1, 2])
 
 
 def output_projection(layer, mixed):
@@ -100,8 +112,8 @@ def output_projection(layer, mixed):
     product (Keras's einsum traces a rank-2 FULLY_CONNECTED whose output
     the residual ADD then meets at another rank)."""
     heads, width, out_dim = layer.output_kernel.shape
-    batch = mixed.shape[0] if mixed.shape[0] is not None else -1
-    mixed = tf.reshape(mixed, [batch, mixed.shape[1], heads * width])
+    batch, length = shape_of(mixed)[:2]
+    mixed = reshape(mixed, [batch, length, heads * width])
     kernel = tf.reshape(
         tf.convert_to_tensor(layer.output_kernel), [heads * width, out_dim]
     )
