@@ -343,6 +343,15 @@ def _tflite(args, model):
             representative_data=_calibration(args.calibration, model),
             accelerators=args.accelerators,
             soc_models=args.soc,
+            gpu_delegate=args.gpu_delegate,
+        )
+    elif args.gpu_delegate:
+        from keras_attn.cli.checks import UsageError
+
+        raise UsageError(
+            "--gpu-delegate",
+            "a translator's file decodes in a loop (WHILE), which runs on "
+            "the CPU only; export its encoder for a GPU",
         )
     if args.mediapipe:
         _check_not_tagger(model)

@@ -291,6 +291,13 @@ def _add_export(commands, logs):
         "Qualcomm's NPU and report what runs there",
     )
     where.add_argument(
+        "--gpu-delegate",
+        action="store_true",
+        help="trace attention and layer norm in the forms MediaPipe's GPU "
+        "delegate (delegate GPU; WebGL 2 on the web) computes: float "
+        "files of short inputs, such as a ViT's",
+    )
+    where.add_argument(
         "--soc",
         type=soc_list,
         metavar="SOC,...",

@@ -120,3 +120,24 @@ def test_integer_files_are_refused_for_the_delegate(tmp_path, quantization):
             representative_data={"token_ids": np.ones((2, 8), "int32")},
             gpu_delegate=True,
         )  # fmt: skip
+
+
+def test_export_command_writes_the_delegates_forms(tmp_path, capsys):
+    from keras_attn import cli
+
+    keras.utils.set_random_seed(5)
+    vit = models.vit_classifier(
+        3, image_size=8, patch_size=4, num_layers=1, hidden_dim=8,
+        num_heads=2, intermediate_dim=16,
+    )  # fmt: skip
+    vit.save(tmp_path / "vit.keras")
+    output = tmp_path / "vit.tflite"
+    code = cli.main([
+        "export", str(tmp_path / "vit.keras"), "--to", "tflite",
+        "--gpu-delegate", "--output", str(output),
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    names = {
+        op["op_name"] for op in Interpreter(str(output))._get_ops_details()
+    }
+    assert "BATCH_MATMUL" not in names and "RESIZE_NEAREST_NEIGHBOR" in names
