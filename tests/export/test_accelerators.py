@@ -365,3 +365,28 @@ def test_to_tflite_refuses_an_unknown_accelerator_before_any_work(tmp_path):
     with pytest.raises(ValueError, match=r"may hold 'gpu' and 'npu'.*cpu"):
         to_tflite(bert(), path, sequence_length=LENGTH, accelerators="cpu")
     assert not path.exists()
+
+
+@pytest.mark.parametrize("name", ["vit classifier", "bert classifier"])
+def test_gpu_delegate_files_run_wholly_on_the_gpu_and_the_npu(name, tmp_path):
+    """`gpu_delegate=True` (MediaPipe's GPU delegate's forms,
+    tests/web/test_mediapipe_gpu.py) keeps a file on LiteRT's GPU
+    accelerator in both precisions and in one NPU partition."""
+    need_gpu()
+    need_npu()
+    model = MODELS[name]()
+    path = tmp_path / "model.tflite"
+    to_tflite(
+        model, path, sequence_length=LENGTH, measure_latency=False,
+        num_samples=1, gpu_delegate=True,
+    )  # fmt: skip
+    batches = inputs_for(name, model)
+    want = [accelerators.cpu_outputs(path, batch) for batch in batches]
+    scale = {k: max(np.max(np.abs(w[k])) for w in want) for k in want[0]}
+    for precision in accelerators.GPU_PRECISIONS:
+        assert_gpu_matches_cpu(
+            accelerators.check_gpu(path, batches, precision), scale
+        )
+    (check,) = accelerators.check_npu(path, ["SM8650"])
+    assert check.fully_accelerated, check.summary()
+    assert check.partitions == 1 and not check.refused
