@@ -344,7 +344,8 @@ def _mediapipe_file(model, output, say):
     """The float32 model with the metadata MediaPipe's ImageClassifier
     reads: RGB pixels 0..255 in (averaged to grey inside the file,
     scaled to 0..1 by MediaPipe as the file's metadata says), the digit
-    names, probabilities out."""
+    names, probabilities out; traced for MediaPipe's GPU delegate too
+    (`gpu_delegate=True`: the same numbers on the CPU)."""
     from keras_attn.export import to_mediapipe
 
     name = "vit_digits_mediapipe.tflite"
@@ -361,6 +362,7 @@ def _mediapipe_file(model, output, say):
         grayscale="mean",
         probabilities=True,
         measure_latency=False,
+        gpu_delegate=True,
     )
     return name
 

@@ -4,9 +4,11 @@
 `page.json`, the npm `package.json` and its lock file, and two `.tflite`
 files) that a person opens through `keras-attn serve FOLDER` after
 `npm install --prefix FOLDER`. The page runs both files with MediaPipe's
-web Tasks (`@mediapipe/tasks-vision`), on the CPU delegate by default
-(a selector switches to the GPU delegate and shows its error if it
-refuses a file):
+web Tasks (`@mediapipe/tasks-vision`), on the CPU delegate by default;
+a selector switches to the GPU delegate (WebGL), which runs both files
+wholly, in float16: both are exported with `gpu_delegate=True`
+(`export._gpu_delegate_forms`), and give Keras's numbers within 1e-5 on
+the CPU:
 
 - the classifier (`vit_digits_mediapipe.tflite`, an `image_classifier`
   with the softmax inside) gives the ten probabilities;
@@ -53,17 +55,27 @@ def attention_rollout_model(model):
     per layer the attention averaged over heads, plus the identity for
     the skip connection, rows renormalised; the layers multiplied, last
     on the left; the class token's row over the patches, rescaled to sum
-    to one. The class token's row is carried as a `(batch, 1, tokens)`
-    vector through elementwise products and sums (no batched matrix
-    product, no shrinking slice), which MediaPipe's GPU delegate takes
-    more readily. It calls `model`'s own layers (`attention_model`), so
-    it shares the weights.
+    to one. Every tensor is `(batch, queries, keys, 1)` and every product
+    is of two tensors of one shape (a broadcast is a nearest resize
+    first), summed along an axis: no batched matrix product, no
+    shrinking slice, as MediaPipe's GPU delegate computes them.
+
+    `model`'s graph is re-run with its own layers (so the rollout shares
+    the weights), nested sub-models flattened into it and each
+    `TransformerEncoder` called with `return_attention_scores=True`
+    itself: the exporter's lowering then finds the encoders in the
+    rollout's graph and writes them in its forms (`gpu_delegate=True`
+    included). `models.attention_model`'s graph holds wrappers instead,
+    which the lowering leaves as Keras traces them.
 
     Args:
         model: a `vit_classifier` or ViT backbone with a class token.
 
     Returns:
         keras.Model: `model`'s image input to `(batch, patches)` shares.
+
+    Raises:
+        ValueError: `model`'s graph calls no `TransformerEncoder`.
 
     Example:
 
@@ -80,26 +92,94 @@ def attention_rollout_model(model):
     import keras
     from keras import ops
 
-    from keras_attn import models
-
-    explainer = models.attention_model(model)
     images = keras.Input(model.input.shape[1:], name="images")
-    scores = explainer(images)["attention_scores"]
+    found = []
+    _scored_run(model, [images], found)
+    if not found:
+        raise ValueError(
+            "The attention rollout needs a model whose graph calls "
+            "TransformerEncoder layers (a vit_classifier); received "
+            f"{model.name!r}, which calls none."
+        )
+    tokens = found[0].shape[-1]
+    eye = ops.reshape(ops.eye(tokens), (1, tokens, tokens, 1))
     row = None
-    for name in reversed(explainer.attention_layer_names):
-        fused = ops.mean(scores[name], axis=1)  # (B, T, T)
-        tokens = fused.shape[-1]
-        fused = fused + ops.eye(tokens)
-        fused = fused / ops.sum(fused, axis=-1, keepdims=True)
+    for scores in reversed(found):
+        # (B, T, S, 1): queries, keys, one channel, as the delegate's
+        # tensors are laid out; each broadcast is a nearest resize.
+        heads = ops.transpose(scores, (0, 2, 3, 1))  # (B, T, S, H)
+        fused = ops.mean(heads, axis=-1, keepdims=True) + eye
+        fused = fused * _spread(
+            1.0 / ops.sum(fused, axis=2, keepdims=True), tokens, tokens
+        )
         if row is None:
-            row = fused[:, 0:1, :]  # (B, 1, T): the class token's row
+            row = fused[:, 0:1]  # (B, 1, S, 1): the class token's row
         else:  # row @ fused, as a product and a sum over the rows
-            column = ops.reshape(row, (-1, tokens, 1))  # (B, T, 1)
-            row = ops.sum(column * fused, axis=1, keepdims=True)  # (B, 1, T)
-    patches = ops.reshape(row[:, :, 1:], (-1, tokens - 1))  # (B, P)
-    shares = patches / ops.sum(patches, axis=-1, keepdims=True)
+            column = ops.reshape(row, (-1, tokens, 1, 1))  # (B, T, 1, 1)
+            spread = _spread(column, tokens, tokens)
+            row = ops.sum(spread * fused, axis=1, keepdims=True)
+    patches = row[:, :, 1:]  # (B, 1, P, 1)
+    total = ops.sum(patches, axis=2, keepdims=True)  # (B, 1, 1, 1)
+    shares = patches * _spread(1.0 / total, 1, tokens - 1)
+    shares = ops.reshape(shares, (-1, tokens - 1))  # (B, P)
     shares = keras.layers.Identity(name="attention")(shares)
     return keras.Model(images, shares, name=f"{model.name}_rollout")
+
+
+def _spread(x, height, width):
+    """`x` `(B, 1|height, 1|width, C)` repeated to `(B, height, width,
+    C)` by a nearest resize: an elementwise product of two tensors of
+    one shape, where a broadcast (or a TILE, which the converter folds
+    into the product) is what MediaPipe's GPU delegate computes wrongly
+    or refuses (`export/_gpu_delegate_forms.py`)."""
+    from keras import ops
+
+    return ops.image.resize(x, (height, width), interpolation="nearest")
+
+
+def _scored_run(model, inputs, found):
+    """Runs functional `model`'s graph on the flat list `inputs`, nested
+    functional models inlined, each `TransformerEncoder` called with
+    `return_attention_scores=True` (its `(B, H, T, T)` scores appended
+    to `found`, in the order they run); returns `model`'s outputs."""
+    import keras
+
+    from keras_attn import _compat
+    from keras_attn.layers import TransformerEncoder
+
+    def operation_fn(operation):
+        if isinstance(operation, TransformerEncoder):
+            scoring = _unattached(operation)
+
+            def encoder(*args, **kwargs):
+                kwargs = {**kwargs, "return_attention_scores": True}
+                outputs, scores = scoring(*args, **kwargs)
+                found.append(scores)
+                return outputs
+
+            return encoder
+        if _compat.is_functional(operation):
+
+            def nested(*args, **kwargs):
+                return _scored_run(operation, keras.tree.flatten(args), found)
+
+            return nested
+        return operation
+
+    return _compat.run_through_graph(model, inputs, operation_fn)
+
+
+def _unattached(layer):
+    """`layer` as a second object of its type on the same sublayers and
+    weights, with no calls recorded: Keras's functional model takes a
+    layer's output count from its first call, so the layer `model`
+    already called with one output cannot give two in another graph."""
+    import copy
+
+    twin = copy.copy(layer)
+    twin._inbound_nodes = []
+    twin._outbound_nodes = []
+    return twin
 
 
 def export_attention(model, path):
@@ -128,6 +208,7 @@ def _export_rollout(rollout, path):
         normalization=(0.0, 255.0),
         grayscale="mean",
         measure_latency=False,
+        gpu_delegate=True,
     )
 
 
@@ -140,8 +221,9 @@ def write_page(model, folder, classifier=None, labels=None):
         folder: the page's folder (created if missing).
         classifier: the MediaPipe `image_classifier` file of `model`
             (`to_mediapipe(..., "image_classifier", normalization=(0,
-            255), grayscale="mean", probabilities=True)`), copied into
-            the folder; None exports it there.
+            255), grayscale="mean", probabilities=True,
+            gpu_delegate=True)`), copied into the folder; None exports
+            it there.
         labels: the class names; None: the digits 0..9.
 
     Returns:
@@ -180,6 +262,7 @@ def write_page(model, folder, classifier=None, labels=None):
             grayscale="mean",
             probabilities=True,
             measure_latency=False,
+            gpu_delegate=True,
         )
     else:
         shutil.copyfile(classifier, folder / CLASSIFIER_FILE)
