@@ -345,6 +345,7 @@ def test_demo_page_reads_a_drawn_digit_as_keras_does(
     with browser.browser("@mediapipe/tasks-vision") as chromium:
         page = chromium.open({"/": output / "web"})
         page.wait_for_function("document.body.dataset.state === 'ready'")
+        assert page.locator("#text").is_hidden()  # no text part in this run
         page.uncheck("#fit")  # first the canvas as drawn
         strokes = draw_cells(page, cells[index])
         label, image, probabilities, shares = read_page(page, strokes)
@@ -433,6 +434,10 @@ def test_text_part_table_matches_its_files(tmp_path, sentiment_tsv):
     from keras_attn.models import load_bert_preprocessor
 
     source = sentiment_tsv(tmp_path / "sentiment.tsv", 100, seed=0)
+    # A page from the digits part (run writes it first): the text part
+    # adds its MediaPipe file there.
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "page.json").write_text('{"labels": ["0"]}')
     results = demo.run_text(
         source,
         output=tmp_path,
@@ -496,3 +501,16 @@ def test_text_part_table_matches_its_files(tmp_path, sentiment_tsv):
         tmp_path / results["mediapipe"]["file"], texts, classes
     )
     assert np.max(np.abs(got - expected)) <= 1e-5
+    # The web page's text box runs that file, with these class names.
+    from keras_attn.apps import web_page
+
+    assert results["web"] == f"web/{web_page.TEXT_FILE}"
+    assert (tmp_path / results["web"]).read_bytes() == (
+        tmp_path / results["mediapipe"]["file"]
+    ).read_bytes()
+    config = json.loads((tmp_path / "web" / "page.json").read_text())
+    assert config == {
+        "labels": ["0"],
+        "text_classifier": web_page.TEXT_FILE,
+        "text_labels": classes,
+    }

@@ -55,7 +55,9 @@ def run_text(
     as full int8 (calibrated on up to 200 training rows; it costs a BERT
     classifier a few points of accuracy, see the README), and runs each
     file with the LiteRT interpreter on the held-out fifth. Files go to
-    `output/text/`.
+    `output/text/`; when `output/web/` holds the demo's page, its MediaPipe
+    text classifier is added there (`web_page.add_text_classifier`: a text
+    box on the page).
 
     Args:
         text_data: path of the TSV.
@@ -142,6 +144,7 @@ def run_text(
             model, folder, sequence_length, verbose
         ),
     }
+    results["web"] = _text_on_page(folder, results["mediapipe"], verbose)
     (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     if verbose:
         print("\n" + format_table(table).replace("ms / image", "ms / sentence"))
@@ -176,6 +179,26 @@ def _text_mediapipe_file(model, folder, sequence_length, verbose):
         for note in notes:
             print(f"  note: {note}")
     return {"file": f"text/{path.name}", "notes": notes}
+
+
+def _text_on_page(folder, mediapipe, verbose):
+    """Adds the MediaPipe text classifier to the demo's web page (the
+    `web/` folder beside `text/`, when `run` wrote one): a text box the
+    page classifies with MediaPipe's TextClassifier. Returns the page's
+    copy (relative to the demo's folder), or None without a page."""
+    from keras_attn.apps import web_page
+
+    web = folder.parent / "web"
+    if not (web / "page.json").is_file():
+        return None
+    copied = web_page.add_text_classifier(
+        web,
+        folder.parent / mediapipe["file"],
+        json.loads((folder / "classes.json").read_text()),
+    )
+    if verbose:
+        print(f"The web page web/ also classifies sentences: {copied.name}")
+    return f"web/{copied.name}"
 
 
 def _fine_tune_text(

@@ -20,6 +20,13 @@ the CPU:
   MediaPipe bundle, pixel path and delegate run both files; LiteRT.js
   would need a second runtime in the page and its own pixel handling.
 
+When the demo has a text part (`demo_text.run_text`),
+`add_text_classifier` adds its MediaPipe `text_classifier` file: the page
+then shows a text box whose sentence MediaPipe's TextClassifier
+(`@mediapipe/tasks-text`) classifies, with the probabilities as bars; on
+the CPU whatever the delegate (MediaPipe's text tasks run there). Without
+that file the box stays hidden.
+
 The page's Content-Security-Policy (`connect-src 'self'`) keeps every
 request on the server it came from, MediaPipe's usage-log posts
 included (no Tasks option turns those off).
@@ -46,6 +53,7 @@ PAGE_FILES = ("index.html", "app.js", "style.css")
 NPM_FILES = ("package.json", "package-lock.json")
 CLASSIFIER_FILE = "vit_digits_mediapipe.tflite"
 ATTENTION_FILE = "vit_digits_attention.tflite"
+TEXT_FILE = "text_classifier.tflite"
 
 
 def attention_rollout_model(model):
@@ -173,12 +181,13 @@ def _unattached(layer):
     """`layer` as a second object of its type on the same sublayers and
     weights, with no calls recorded: Keras's functional model takes a
     layer's output count from its first call, so the layer `model`
-    already called with one output cannot give two in another graph."""
-    import copy
-
-    twin = copy.copy(layer)
-    twin._inbound_nodes = []
-    twin._outbound_nodes = []
+    already called with one output cannot give two in another graph.
+    (Not `copy.copy`: Keras layers pickle, and so copy, as a new layer
+    with copies of the weights.)"""
+    twin = object.__new__(type(layer))
+    twin.__dict__.update(layer.__dict__)
+    object.__setattr__(twin, "_inbound_nodes", [])
+    object.__setattr__(twin, "_outbound_nodes", [])
     return twin
 
 
@@ -280,6 +289,45 @@ def write_page(model, folder, classifier=None, labels=None):
     return folder
 
 
+def add_text_classifier(folder, classifier, labels):
+    """Adds a text classifier to the page in `folder`: a text box whose
+    sentence MediaPipe's TextClassifier classifies (on the CPU).
+
+    Args:
+        folder: a page folder `write_page` wrote (it has `page.json`).
+        classifier: a MediaPipe `text_classifier` file with the softmax
+            inside (`to_mediapipe(model, path, "text_classifier",
+            labels=..., vocabulary=..., probabilities=True)`), copied
+            into the folder as `TEXT_FILE`.
+        labels: the class names, in the file's order.
+
+    Returns:
+        pathlib.Path of the copied file.
+
+    Raises:
+        FileNotFoundError: `folder` has no `page.json`.
+
+    Example (not run with the docstrings: it needs a page and a file;
+    tests/web/test_demo_page.py runs it in Chromium):
+
+    >>> add_text_classifier("web", "text/classifier_mediapipe.tflite",
+    ...                     ["negative", "positive"])  # doctest: +SKIP
+    PosixPath('web/text_classifier.tflite')
+    """
+    folder = pathlib.Path(folder)
+    config_path = folder / "page.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(
+            "add_text_classifier adds to a page write_page wrote: expected "
+            f"{config_path}; it does not exist."
+        )
+    config = json.loads(config_path.read_text())
+    shutil.copyfile(classifier, folder / TEXT_FILE)
+    config.update(text_classifier=TEXT_FILE, text_labels=list(labels))
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    return folder / TEXT_FILE
+
+
 def serve_page(folder, node_modules, port=8000, say=None):
     """Serves a page folder until Ctrl-C (`keras-attn serve`).
 
@@ -321,6 +369,8 @@ def serve_page(folder, node_modules, port=8000, say=None):
 __all__ = [
     "ATTENTION_FILE",
     "CLASSIFIER_FILE",
+    "TEXT_FILE",
+    "add_text_classifier",
     "attention_rollout_model",
     "export_attention",
     "serve_page",

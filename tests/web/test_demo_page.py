@@ -1,20 +1,31 @@
 """The demo's web page: its attention file's model, `write_page`'s checks,
-and `keras-attn serve`.
+the text box, and `keras-attn serve`.
 
-The page itself runs in Chromium in tests/test_demo.py
+The digits page itself runs in Chromium in tests/test_demo.py
 (`test_demo_page_reads_a_drawn_digit_as_keras_does`), on the page the
 demo run there writes: exporting the page's two files again here would
-cost the suite about 15 s more.
+cost the suite about 15 s more. The text box runs here, on a page with a
+tiny text classifier and no digit files (the real MiniLM converts too
+slowly for the suite).
 """
 
+import json
+import shutil
 import signal
 import subprocess
 import sys
 import urllib.request
+import warnings
 
 import keras
 import numpy as np
 import pytest
+from test_mediapipe_web import LENGTH
+from test_mediapipe_web import TEXT_LABELS
+from test_mediapipe_web import VOCAB
+from test_mediapipe_web import reference
+from test_mediapipe_web import softmax
+from tiny_models import spread
 
 from keras_attn import cli
 from keras_attn import data
@@ -51,6 +62,91 @@ def test_write_page_refuses_a_model_it_cannot_draw_for(tmp_path):
     with pytest.raises(ValueError, match=r"\(size, size, 1\).*\(8, 8, 3\)"):
         web_page.write_page(model, tmp_path / "web")
     assert not (tmp_path / "web").exists()
+
+
+def test_add_text_classifier_needs_a_page(tmp_path):
+    with pytest.raises(FileNotFoundError, match="expected .*page.json"):
+        web_page.add_text_classifier(tmp_path, tmp_path / "x.tflite", ["a"])
+
+
+@pytest.fixture(scope="module")
+def text_page(tmp_path_factory):
+    """`(model, folder)`: a tiny BERT classifier and a page folder with
+    its MediaPipe file added (`add_text_classifier`) and no digit
+    files."""
+    folder = tmp_path_factory.mktemp("text_page")
+    checkpoint = tmp_path_factory.mktemp("checkpoint")
+    (checkpoint / "vocab.txt").write_text("\n".join(VOCAB) + "\n", "utf-8")
+    keras.utils.set_random_seed(21)
+    backbone = models.bert_backbone(
+        vocabulary_size=len(VOCAB), num_layers=1, hidden_dim=16,
+        num_heads=2, intermediate_dim=32, max_sequence_length=32,
+        dropout=0.0,
+    )  # fmt: skip
+    text = spread(models.bert_text_classifier(backbone, 3, dropout=0.0), 22)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # uncased vocabulary: accents
+        models_file = checkpoint / "text.tflite"
+        from keras_attn.export import to_mediapipe
+
+        to_mediapipe(
+            text, models_file, "text_classifier", vocabulary=checkpoint,
+            sequence_length=LENGTH, labels=TEXT_LABELS, probabilities=True,
+            measure_latency=False, num_samples=1,
+        )  # fmt: skip
+    for name in web_page.PAGE_FILES:
+        shutil.copyfile(web_page.WEB / name, folder / name)
+    (folder / "page.json").write_text("{}\n")
+    copied = web_page.add_text_classifier(folder, models_file, TEXT_LABELS)
+    assert copied == folder / web_page.TEXT_FILE
+    config = json.loads((folder / "page.json").read_text())
+    assert config == {
+        "text_classifier": web_page.TEXT_FILE,
+        "text_labels": TEXT_LABELS,
+    }
+    return text, folder
+
+
+def test_text_box_gives_the_text_classifiers_softmax(
+    browser, text_page, record_property
+):
+    """The page's text box: a typed sentence is classified by MediaPipe's
+    TextClassifier, the bars show Keras's softmax for the pieces MediaPipe
+    makes of it (within 1e-5) and the label its largest; the digits'
+    sections are hidden on a page without their files, and nothing but
+    the local server is asked for."""
+    model, folder = text_page
+    page = browser.open({"/": folder})
+    page.wait_for_function("document.body.dataset.text === 'ready'")
+    assert page.locator("#text").is_visible()
+    assert page.locator("#pad").is_hidden()
+    worst, seen = 0.0, []
+    for runs, sentence in enumerate(reference.TEXTS[:3], start=1):
+        page.fill("#sentence", sentence)
+        page.click("#text-form button")
+        page.wait_for_function(
+            f"document.body.dataset.textRuns === '{runs}'"
+        )
+        shown = page.evaluate(
+            """() => ({
+                label: document.getElementById("text-label").textContent,
+                bars: [...document.querySelectorAll(
+                    "#text-probabilities li")].map(
+                    (li) => [li.dataset.label, li.dataset.probability]),
+            })"""
+        )
+        assert [name for name, _ in shown["bars"]] == TEXT_LABELS
+        got = np.array([p for _, p in shown["bars"]], "float64")
+        inputs = reference.bert_inputs(reference.mediapipe_pieces(sentence))
+        expected = softmax(model(inputs))[0]
+        worst = max(worst, float(np.max(np.abs(got - expected))))
+        assert shown["label"] == TEXT_LABELS[int(np.argmax(expected))]
+        seen.append(expected)
+    record_property("max_difference", worst)
+    assert worst <= 1e-5, worst
+    # The bar can fail: the sentences' probabilities differ by far more.
+    assert np.ptp(np.array(seen), axis=0).max() > 1e-3
+    assert page.blocked == [], page.blocked
 
 
 def test_serve_says_what_is_missing(tmp_path, capsys):

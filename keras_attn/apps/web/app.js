@@ -10,8 +10,16 @@
 // #probabilities li[data-probability], #attention div[data-share],
 // #label, and body[data-state] ("loading", "ready", "error") with
 // body[data-runs] counting the drawings read.
+//
+// When page.json names a text classifier (the demo's text part), the #text
+// box shows: MediaPipe's TextClassifier (on the CPU, its text tasks' only
+// runtime) classifies the sentence, #text-probabilities li[data-probability]
+// and #text-label show it, body[data-text] is "ready" or "error" and
+// body[data-text-runs] counts the sentences read. Without it the box stays
+// hidden; a page.json without the digits' files shows the text box alone.
 
 const VISION = "node_modules/@mediapipe/tasks-vision/";
+const TEXT = "node_modules/@mediapipe/tasks-text/";
 const LOAD_SECONDS = 60;
 
 const pad = document.getElementById("pad");
@@ -20,7 +28,14 @@ const statusLine = document.getElementById("status");
 const delegateChoice = document.getElementById("delegate");
 const fitChoice = document.getElementById("fit");
 
-const page = { config: null, vision: null, tasks: null, runs: 0 };
+const page = {
+  config: null,
+  vision: null,
+  tasks: null,
+  runs: 0,
+  text: null,
+  textRuns: 0,
+};
 
 function url(path) {
   return new URL(path, document.baseURI).href;
@@ -241,26 +256,7 @@ function show(reading) {
     return;
   }
   const { grid, probabilities, shares } = reading;
-  const labels = page.config.labels;
-  const best = probabilities.indexOf(Math.max(...probabilities));
-  label.textContent = labels[best];
-  probabilities.forEach((probability, index) => {
-    const item = document.createElement("li");
-    item.dataset.probability = String(probability);
-    item.dataset.label = labels[index];
-    if (index === best) item.className = "best";
-    const name = document.createElement("span");
-    name.textContent = labels[index];
-    const bar = document.createElement("span");
-    bar.className = "bar";
-    bar.style.width = `${(100 * probability).toFixed(1)}%`;
-    const value = document.createElement("span");
-    value.className = "value";
-    value.textContent = probability.toFixed(3);
-    item.append(name, document.createElement("span"), value);
-    item.children[1].append(bar);
-    list.append(item);
-  });
+  showBars(list, label, page.config.labels, probabilities);
   // The image as given, ink dark.
   const size = page.config.image_size;
   const shown = grid.map((value) => 255 - value);
@@ -284,6 +280,94 @@ function show(reading) {
   range.textContent =
     `patches from ${(100 * low).toFixed(1)}% to ${(100 * high).toFixed(1)}%`;
 }
+
+// One bar per class in `list`, the best one's name in `label`.
+function showBars(list, label, labels, probabilities) {
+  list.replaceChildren();
+  const best = probabilities.indexOf(Math.max(...probabilities));
+  label.textContent = labels[best];
+  probabilities.forEach((probability, index) => {
+    const item = document.createElement("li");
+    item.dataset.probability = String(probability);
+    item.dataset.label = labels[index];
+    if (index === best) item.className = "best";
+    const name = document.createElement("span");
+    name.textContent = labels[index];
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    bar.style.width = `${(100 * probability).toFixed(1)}%`;
+    const value = document.createElement("span");
+    value.className = "value";
+    value.textContent = probability.toFixed(3);
+    item.append(name, document.createElement("span"), value);
+    item.children[1].append(bar);
+    list.append(item);
+  });
+}
+
+// -- The text box ----------------------------------------------------------
+
+const textForm = document.getElementById("text-form");
+
+function sayText(message, state) {
+  document.getElementById("text-status").textContent = message;
+  if (state) document.body.dataset.text = state;
+}
+
+async function loadText() {
+  const file = page.config.text_classifier;
+  if (!file) return; // no text part: the box stays hidden
+  document.getElementById("text").hidden = false;
+  sayText("Loading MediaPipe's TextClassifier...", "loading");
+  try {
+    const text = await import(url(TEXT + "text_bundle.mjs"));
+    const fileset = await text.FilesetResolver.forTextTasks(url(TEXT + "wasm"));
+    page.text = await withTimeout(
+      text.TextClassifier.createFromOptions(fileset, {
+        // MediaPipe's text tasks run on the CPU whatever the delegate.
+        baseOptions: { modelAssetPath: url(file), delegate: "CPU" },
+        maxResults: -1,
+      }),
+      `Loading ${file}`,
+    );
+  } catch (error) {
+    const message = error && error.message ? error.message : String(error);
+    sayText(`MediaPipe could not load the text classifier: ${message}`,
+      "error");
+    console.error("text classifier", error);
+    return;
+  }
+  sayText("Ready: type a sentence.", "ready");
+}
+
+function readText() {
+  const sentence = document.getElementById("sentence").value;
+  if (!page.text || !sentence.trim()) return;
+  const labels = page.config.text_labels;
+  const probabilities = new Array(labels.length).fill(0);
+  try {
+    const result = page.text.classify(sentence);
+    for (const category of result.classifications[0].categories) {
+      probabilities[category.index] = category.score;
+    }
+  } catch (error) {
+    sayText(`The text classifier failed: ${error.message || error}`, "error");
+    return;
+  }
+  showBars(
+    document.getElementById("text-probabilities"),
+    document.getElementById("text-label"),
+    labels,
+    probabilities,
+  );
+  page.textRuns += 1;
+  document.body.dataset.textRuns = String(page.textRuns);
+}
+
+textForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  readText();
+});
 
 // -- Loading ---------------------------------------------------------------
 
@@ -354,6 +438,16 @@ async function start() {
     fail("Cannot read page.json (serve this folder over HTTP)", error);
     return;
   }
+  const text = loadText();
+  if (!page.config.classifier) {
+    // A text classifier alone: no digits to draw.
+    for (const section of document.querySelectorAll("main > section")) {
+      section.hidden = section.id !== "text";
+    }
+    say("No digit classifier on this page.", "ready");
+    await text;
+    return;
+  }
   try {
     page.vision = await import(url(VISION + "vision_bundle.mjs"));
   } catch (error) {
@@ -374,7 +468,7 @@ async function start() {
     }
   };
   delegateChoice.addEventListener("change", load);
-  await load();
+  await Promise.all([load(), text]);
 }
 
 start();
