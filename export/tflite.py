@@ -1,5 +1,7 @@
 """Keras models to `.tflite` files that LiteRT runs: on a phone's CPU, its
-GPU (LiteRT's GPU accelerator) and Qualcomm's NPU.
+GPU (LiteRT's GPU accelerator) and Qualcomm's NPU. Long because
+`to_tflite` documents each of its options where it takes them (a hundred
+lines of docstring), and the translator's export shares its checks.
 
 `to_tflite` traces the model once with fixed input shapes (batch 1 and
 the sequence length by default: no SHAPE arithmetic at run time), with
