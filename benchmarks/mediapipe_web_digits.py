@@ -126,6 +126,7 @@ def main(argv=None):
     import keras
 
     from keras_attn.apps.demo import DIGITS_RECIPE
+    from keras_attn.apps.demo import MEDIAPIPE_OPTIONS
     from keras_attn.apps.demo import load_digits_split
     from keras_attn.apps.demo import train_vit_digits
     from keras_attn.export import to_mediapipe
@@ -151,12 +152,9 @@ def main(argv=None):
                 model,
                 folder / name,
                 "image_classifier",
-                labels=[str(digit) for digit in range(10)],
-                normalization=(0.0, 255.0),
-                grayscale="mean",
-                probabilities=True,
                 measure_latency=False,
                 gpu_delegate=gpu_delegate,
+                **MEDIAPIPE_OPTIONS,
             )
         found = classify_in_chromium(
             folder, args.node_modules, list(files), images

@@ -40,6 +40,17 @@ DIGITS_RECIPE = {
 }
 
 
+# What the digits ViT's MediaPipe file takes and gives: RGB pixels 0..255
+# (grey inside the file, scaled to 0..1 as the metadata says), the
+# digits' names, probabilities.
+MEDIAPIPE_OPTIONS = {
+    "labels": [str(digit) for digit in range(10)],
+    "normalization": (0.0, 255.0),
+    "grayscale": "mean",
+    "probabilities": True,
+}
+
+
 def load_digits_split(seed=0):
     """scikit-learn's digits as `(x_train, x_test, y_train, y_test)`.
 
@@ -357,12 +368,9 @@ def _mediapipe_file(model, output, say):
         model,
         output / name,
         "image_classifier",
-        labels=[str(digit) for digit in range(10)],
-        normalization=(0.0, 255.0),
-        grayscale="mean",
-        probabilities=True,
         measure_latency=False,
         gpu_delegate=True,
+        **MEDIAPIPE_OPTIONS,
     )
     return name
 
@@ -517,6 +525,7 @@ def run(
 
 __all__ = [
     "DIGITS_RECIPE",
+    "MEDIAPIPE_OPTIONS",
     "format_table",
     "choose_attention_examples",
     "load_digits_split",

@@ -15,17 +15,14 @@ import signal
 import subprocess
 import sys
 import urllib.request
-import warnings
 
 import keras
 import numpy as np
 import pytest
-from test_mediapipe_web import LENGTH
 from test_mediapipe_web import TEXT_LABELS
-from test_mediapipe_web import VOCAB
 from test_mediapipe_web import reference
 from test_mediapipe_web import softmax
-from tiny_models import spread
+from test_mediapipe_web import text_classifier_file
 
 from keras_attn import cli
 from keras_attn import data
@@ -76,24 +73,7 @@ def text_page(tmp_path_factory):
     files."""
     folder = tmp_path_factory.mktemp("text_page")
     checkpoint = tmp_path_factory.mktemp("checkpoint")
-    (checkpoint / "vocab.txt").write_text("\n".join(VOCAB) + "\n", "utf-8")
-    keras.utils.set_random_seed(21)
-    backbone = models.bert_backbone(
-        vocabulary_size=len(VOCAB), num_layers=1, hidden_dim=16,
-        num_heads=2, intermediate_dim=32, max_sequence_length=32,
-        dropout=0.0,
-    )  # fmt: skip
-    text = spread(models.bert_text_classifier(backbone, 3, dropout=0.0), 22)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # uncased vocabulary: accents
-        models_file = checkpoint / "text.tflite"
-        from keras_attn.export import to_mediapipe
-
-        to_mediapipe(
-            text, models_file, "text_classifier", vocabulary=checkpoint,
-            sequence_length=LENGTH, labels=TEXT_LABELS, probabilities=True,
-            measure_latency=False, num_samples=1,
-        )  # fmt: skip
+    text, _, models_file = text_classifier_file(checkpoint, 21, hidden_dim=16)
     for name in web_page.PAGE_FILES:
         shutil.copyfile(web_page.WEB / name, folder / name)
     (folder / "page.json").write_text("{}\n")

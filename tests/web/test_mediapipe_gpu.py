@@ -10,19 +10,16 @@ delegate's own message. A text task given `delegate: "GPU"` still runs
 its model on the CPU (XNNPACK), so it gives the CPU's numbers.
 """
 
-import warnings
 
 import keras
 import numpy as np
 import pytest
-from test_mediapipe_web import LENGTH
-from test_mediapipe_web import TEXT_LABELS
-from test_mediapipe_web import VOCAB
 from test_mediapipe_web import reference
 from test_mediapipe_web import rgba
 from test_mediapipe_web import run_task
 from test_mediapipe_web import scores
 from test_mediapipe_web import softmax
+from test_mediapipe_web import text_classifier_file
 from tiny_models import spread
 
 from keras_attn import models
@@ -82,23 +79,7 @@ def made(tmp_path_factory):
         labels=LABELS, normalization=(127.5, 127.5), probabilities=True,
         measure_latency=False, num_samples=1,
     )  # fmt: skip
-    checkpoint = tmp_path_factory.mktemp("checkpoint")
-    (checkpoint / "vocab.txt").write_text("\n".join(VOCAB) + "\n", "utf-8")
-    keras.utils.set_random_seed(13)
-    backbone = models.bert_backbone(
-        vocabulary_size=len(VOCAB), num_layers=1, hidden_dim=32,
-        num_heads=2, intermediate_dim=64, max_sequence_length=32,
-        dropout=0.0,
-    )  # fmt: skip
-    text = spread(models.bert_text_classifier(backbone, 3, dropout=0.0), 4)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # uncased vocabulary: accents
-        to_mediapipe(
-            text, folder / "text.tflite", "text_classifier",
-            vocabulary=checkpoint, sequence_length=LENGTH,
-            labels=TEXT_LABELS, probabilities=True, measure_latency=False,
-            num_samples=1,
-        )  # fmt: skip
+    text, _, _ = text_classifier_file(folder, 13)
     for name, gpu_delegate in (("vit_gpu", True), ("vit_plain", False)):
         to_mediapipe(
             vit, folder / f"{name}.tflite", "image_classifier",

@@ -20,6 +20,7 @@ closes, and each test records how many of those it saw blocked
 
 import importlib.util
 import pathlib
+import shutil
 import warnings
 
 import browser as harness
@@ -88,20 +89,40 @@ def clip(samples, rate, seed):
 # -- Models and files, once per module ----------------------------------------
 
 
+def text_classifier_file(folder, seed, hidden_dim=32):
+    """`(classifier, backbone, path)`: a one-layer BERT text classifier of
+    3 classes (weights spread by `seed`), and its `to_mediapipe`
+    `text_classifier` file (probabilities inside) at `folder/text.tflite`,
+    with `VOCAB` as its vocabulary (`folder/vocab.txt`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(VOCAB) + "\n", "utf-8")
+    keras.utils.set_random_seed(seed)
+    backbone = models.bert_backbone(
+        vocabulary_size=len(VOCAB), num_layers=1, hidden_dim=hidden_dim,
+        num_heads=2, intermediate_dim=2 * hidden_dim,
+        max_sequence_length=32, dropout=0.0,
+    )  # fmt: skip
+    text = models.bert_text_classifier(backbone, 3, dropout=0.0)
+    text = spread(text, seed + 1)
+    path = folder / "text.tflite"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # uncased vocabulary: accents
+        to_mediapipe(
+            text, path, "text_classifier", vocabulary=folder,
+            sequence_length=LENGTH, labels=TEXT_LABELS, probabilities=True,
+            measure_latency=False, num_samples=1,
+        )  # fmt: skip
+    return text, backbone, path
+
+
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
     """`(models, folder)`: the Keras models and their files, in one folder
     the page gets at /models/."""
     folder = tmp_path_factory.mktemp("web_models")
     checkpoint = tmp_path_factory.mktemp("checkpoint")
-    (checkpoint / "vocab.txt").write_text("\n".join(VOCAB) + "\n", "utf-8")
-    keras.utils.set_random_seed(3)
-    backbone = models.bert_backbone(
-        vocabulary_size=len(VOCAB), num_layers=1, hidden_dim=32,
-        num_heads=2, intermediate_dim=64, max_sequence_length=32,
-        dropout=0.0,
-    )  # fmt: skip
-    text = spread(models.bert_text_classifier(backbone, 3, dropout=0.0), 4)
+    text, backbone, text_file = text_classifier_file(checkpoint, 3)
+    shutil.move(text_file, folder / "text_classifier.tflite")
     keras.utils.set_random_seed(5)
     vit = spread(
         models.vit_classifier(
@@ -125,10 +146,6 @@ def made(tmp_path_factory):
     )
     mean, std = [123.7, 116.3, 103.5], [58.4, 57.1, 57.4]
     exports = {
-        "text_classifier": (text, dict(
-            vocabulary=checkpoint, sequence_length=LENGTH,
-            labels=TEXT_LABELS, probabilities=True,
-        )),
         "text_embedder": (backbone, dict(
             vocabulary=checkpoint, sequence_length=LENGTH,
         )),
@@ -148,6 +165,7 @@ def made(tmp_path_factory):
                 measure_latency=False, num_samples=1, **options,
             )  # fmt: skip
     held = {task: model for task, (model, _) in exports.items()}
+    held["text_classifier"] = text
     held["sentence"] = models.bert_sentence_embedder(backbone)
     held["normalization"] = (np.float32(mean), np.float32(std))
     return held, folder
