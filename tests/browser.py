@@ -10,7 +10,7 @@ usage logs to a Google endpoint; the tests count those), and Chromium's
 host resolver maps every other name to nothing besides.
 
 Usage, in a test module under tests/web/ (the module-scoped `browser`
-fixture of tests/web/conftest.py skips, saying why, where Chromium,
+fixture of tests/conftest.py skips, saying why, where Chromium,
 Playwright or the npm packages are missing):
 
     def test_it_runs(browser, tmp_path):

@@ -195,6 +195,19 @@ def swap_pairs_tsv():
     return _swap_pairs_tsv
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per module for the web tests (tests/web/): a
+    `browser.Browser`, pages from `browser.open(mounts)`; the module
+    skips, saying why, where Chromium, Playwright or the npm packages are
+    missing (tests/browser.py). Here rather than in a tests/web/conftest,
+    which would shadow this module for `from conftest import ...`."""
+    import browser as harness
+
+    with harness.browser() as chromium:
+        yield chromium
+
+
 # Property tests (tests/test_properties.py): a fixed set of draws in CI so
 # a failure reproduces; HYPOTHESIS_PROFILE=explore searches wider.
 settings.register_profile(

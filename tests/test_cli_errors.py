@@ -265,7 +265,7 @@ BAD = [
         "--input",
     ),
     ("predict the top 0", "predict dense.keras film --top 0", "--top"),
-    ("unknown command", "serve", "COMMAND"),
+    ("unknown command", "deploy", "COMMAND"),
     ("unknown flag", "demo --epoks 3", "--epoks"),
 ]
 # These need the model (its input names, its family's presets, what a task

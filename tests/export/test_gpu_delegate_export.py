@@ -50,8 +50,9 @@ def test_attention_form_computes_the_layers_attention(score, causal):
     got, weights = lowered(
         layer, query, value, return_attention_scores=True, **options
     )
+    # float32 rounding: the products are summed in another order.
     np.testing.assert_allclose(got, want, atol=2e-6)
-    np.testing.assert_allclose(weights, want_weights, atol=2e-7)
+    np.testing.assert_allclose(weights, want_weights, atol=1e-6)
 
 
 def test_layer_norm_form_computes_keras_layer_norm():

@@ -158,6 +158,9 @@ def test_serve_serves_the_page_and_its_packages_until_ctrl_c(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: pytest-xdist's workers ignore SIGINT, and a
+        # child inherits that, so Python would never see the Ctrl-C.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         line = server.stdout.readline()
