@@ -17,6 +17,8 @@ from keras_attn import training
 from keras_attn import viz
 from keras_attn.apps import demo as apps_demo
 from keras_attn.apps import jobs
+from keras_attn.apps import web_page
+from keras_attn.apps import web_server
 from keras_attn.models import audio
 from keras_attn.models import bert
 from keras_attn.models import rnn
@@ -45,6 +47,8 @@ PUBLIC = [
         training_distribute,
         apps_demo,
         jobs,
+        web_page,
+        web_server,
         viz,
         cli,
         # The old paths: the same objects, counted once.

@@ -105,10 +105,12 @@ def train_vit_digits(
         `(model, history)`: the trained model (logits out) and the
         `keras.callbacks.History` of the fit.
 
-    Example (tests/models/test_vit_digits.py trains it for 40 epochs):
+    Example (not run with the docstrings, to save the suite 14 s:
+    tests/models/vit/test_vit_digits.py trains it for 40 epochs and
+    tests/test_demo.py for 2):
 
-    >>> model, history = train_vit_digits(epochs=1, verbose=0)
-    >>> model.output_shape, len(history.history["loss"])
+    >>> model, history = train_vit_digits(epochs=1, verbose=0)  # doctest: +SKIP
+    >>> model.output_shape, len(history.history["loss"])  # doctest: +SKIP
     ((None, 10), 1)
     """
     import keras
