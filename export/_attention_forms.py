@@ -20,6 +20,7 @@ from keras import ops
 from keras_attn import _compat
 from keras_attn.export import _gpu_delegate_forms
 from keras_attn.export import _variant_forms
+from keras_attn.export._forms import last_axis_only
 from keras_attn.export._forms import reshape
 from keras_attn.export._forms import shape_of
 from keras_attn.layers._masking import check_mask_shape
@@ -372,12 +373,6 @@ def self_attention(lower, layer, inputs, **kwargs):
 # --- layer normalization (full int8) ------------------------------------
 
 
-def _last_axis_only(layer, inputs):
-    axis = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
-    rank = len(inputs.shape)
-    return [a % rank for a in axis] == [rank - 1]
-
-
 def mean_square(centered, pick=None):
     """Each token's mean square over the last axis of `centered` (B, T, D),
     `(B, T, 1)`, as a batched dot product of each token with itself: one
@@ -452,7 +447,7 @@ def layer_norm_integer(lower, layer, inputs, divisors=None):
     stream, so `n * gamma` is no wider than `n`. Other axes
     and RMS scaling are left to Keras. With `divisors` (D,), the outputs
     come divided by them (gamma and beta divided; `norm_output_split`)."""
-    if layer.rms_scaling or not _last_axis_only(layer, inputs):
+    if layer.rms_scaling or not last_axis_only(layer, inputs):
         if divisors is not None:
             raise ValueError(
                 "`divisors` needs a layer normalization over the last axis "

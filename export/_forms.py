@@ -47,6 +47,14 @@ def shape_of(x):
     ]
 
 
+def last_axis_only(layer, inputs):
+    """Whether a normalization `layer` normalizes `inputs` over their last
+    axis alone (the case the lowered layer norms compute)."""
+    axis = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
+    rank = len(inputs.shape)
+    return [a % rank for a in axis] == [rank - 1]
+
+
 def reshape(x, shape):
     if all(isinstance(size, int) for size in shape):
         return tf.reshape(x, shape)

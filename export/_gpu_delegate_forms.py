@@ -31,6 +31,7 @@ of the demo: 17 tokens; MiniLM at 128: 25 MB in float32).
 import numpy as np
 import tensorflow as tf
 
+from keras_attn.export._forms import last_axis_only
 from keras_attn.export._forms import reshape
 from keras_attn.export._forms import shape_of
 
@@ -130,9 +131,7 @@ def layer_norm(lower, layer, inputs):
     D)` MUL that the delegate computes wrongly (NaN in the ViT). Here the
     centred input is scaled first, then by gamma; the same arithmetic to
     float32's rounding. Other layer norms are called as they are."""
-    axis = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
-    rank = len(inputs.shape)
-    if [a % rank for a in axis] != [rank - 1] or layer.rms_scaling:
+    if layer.rms_scaling or not last_axis_only(layer, inputs):
         return layer(inputs)
     x = tf.cast(inputs, "float32")
     centered = x - tf.reduce_mean(x, axis=-1, keepdims=True)
